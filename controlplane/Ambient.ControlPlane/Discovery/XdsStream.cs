@@ -1,0 +1,119 @@
+using System.Threading.Channels;
+using Ambient.ControlPlane.Hosting;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Ambient.ControlPlane.Discovery;
+
+/// <summary>
+/// What SotW and Delta streams share: one loop per stream that alternates between handling client requests
+/// and pushing snapshot changes, so all writes come from one place. Requests arrive through a small bounded
+/// channel (a flood of requests backs up into the client's HTTP/2 window, not our heap); snapshot changes
+/// only set a flag. Memory per stream is therefore bounded whatever the client does.
+/// </summary>
+internal abstract class XdsStream<TRequest>(SnapshotCache cache, ControlPlaneMetrics metrics, ILogger logger, string flavour) where TRequest : class
+{
+    private static long s_nextId;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<TRequest> _requests = Channel.CreateBounded<TRequest>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+    private int _snapshotDirty;
+    private long _nonce;
+
+    protected long StreamId { get; } = Interlocked.Increment(ref s_nextId);
+    protected SnapshotCache Cache => cache;
+    protected ControlPlaneMetrics Metrics => metrics;
+    protected ILogger Logger => logger;
+    protected string NodeId { get; set; } = "";
+    protected string Flavour => flavour;
+
+    /// <summary>The snapshot the stream's state was last brought up to date with.</summary>
+    protected XdsSnapshot Applied { get; set; } = XdsSnapshot.Empty;
+
+    protected string NextNonce() => (++_nonce).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public async Task RunAsync(IAsyncStreamReader<TRequest> requests, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var reason = "client closed the stream";
+        metrics.Increment("ambient_xds_streams_total", ControlPlaneMetrics.Label("flavour", flavour));
+        using var subscription = cache.Subscribe(() =>
+        {
+            Volatile.Write(ref _snapshotDirty, 1);
+            _wake.Writer.TryWrite(true);
+        });
+        // Clients never see a half-loaded mesh: streams start once the first full load is published.
+        await cache.FirstSnapshot.WaitAsync(ct);
+        var readerTask = PumpRequestsAsync(requests, ct);
+        metrics.Set("ambient_xds_connected_clients", cache.SubscriberCount);
+        try
+        {
+            while (true)
+            {
+                while (_requests.Reader.TryRead(out var request))
+                {
+                    if (NodeId.Length == 0)
+                    {
+                        NodeId = NodeIdOf(request);
+                        XdsStreamLog.Opened(logger, flavour, StreamId, context.Peer, NodeId);
+                    }
+                    await HandleRequestAsync(request, ct);
+                }
+                if (Interlocked.Exchange(ref _snapshotDirty, 0) == 1 && !ReferenceEquals(cache.Current, Applied))
+                    await HandleSnapshotAsync(cache.Current, ct);
+                if (_requests.Reader.Completion.IsCompleted)
+                    break;
+                if (!await _wake.Reader.WaitToReadAsync(ct))
+                    break;
+                _wake.Reader.TryRead(out _);
+            }
+            await readerTask;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            reason = "cancelled";
+        }
+        catch (Exception e)
+        {
+            reason = e.Message;
+            throw;
+        }
+        finally
+        {
+            XdsStreamLog.Closed(logger, flavour, StreamId, reason);
+            metrics.Set("ambient_xds_connected_clients", cache.SubscriberCount - 1);
+        }
+    }
+
+    private async Task PumpRequestsAsync(IAsyncStreamReader<TRequest> requests, CancellationToken ct)
+    {
+        try
+        {
+            while (await requests.MoveNext(ct))
+            {
+                await _requests.Writer.WriteAsync(requests.Current, ct);
+                _wake.Writer.TryWrite(true);
+            }
+            _requests.Writer.TryComplete();
+        }
+        catch (Exception e)
+        {
+            _requests.Writer.TryComplete(e);
+        }
+        finally
+        {
+            _wake.Writer.TryWrite(true);
+        }
+    }
+
+    protected abstract string NodeIdOf(TRequest request);
+
+    protected abstract Task HandleRequestAsync(TRequest request, CancellationToken ct);
+
+    protected abstract Task HandleSnapshotAsync(XdsSnapshot snapshot, CancellationToken ct);
+
+    protected void CountNack(string typeUrl) =>
+        metrics.Increment("ambient_xds_nacks_total", $"{ControlPlaneMetrics.Label("flavour", flavour)},{ControlPlaneMetrics.Label("type_url", typeUrl)}");
+
+    protected void CountPush(string typeUrl) =>
+        metrics.Increment("ambient_xds_pushes_total", $"{ControlPlaneMetrics.Label("flavour", flavour)},{ControlPlaneMetrics.Label("type_url", typeUrl)}");
+}

@@ -1,0 +1,171 @@
+using Ambient.ControlPlane.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Ambient.ControlPlane.Sources;
+
+public sealed class FileSourceOptions
+{
+    /// <summary>Directory of multi-document YAML manifests, read recursively.</summary>
+    public string Directory { get; set; } = "";
+
+    /// <summary>Safety-net rescan period; change notifications usually arrive much sooner.</summary>
+    public TimeSpan RescanInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>
+/// The default config source: a watched directory of Kubernetes YAML. Each file is one origin in the
+/// <see cref="ConfigStore"/>. A file that fails to parse or validate is reported with file, line and field,
+/// and its last good content stays in force; other files are unaffected.
+/// </summary>
+public sealed partial class FileSource(ConfigStore store, ControlPlaneMetrics metrics, IOptions<FileSourceOptions> options, ILogger<FileSource> logger)
+    : BackgroundService
+{
+    public const string SourceName = "files";
+    private readonly Dictionary<string, (DateTime Mtime, long Length)> _seen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyList<ManifestException>> _errors = new(StringComparer.Ordinal);
+    private readonly Lock _errorsLock = new();
+
+    /// <summary>Files whose current content is rejected, with why.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<ManifestException>> Errors
+    {
+        get
+        {
+            lock (_errorsLock)
+                return new Dictionary<string, IReadOnlyList<ManifestException>>(_errors);
+        }
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        var dir = options.Value.Directory;
+        if (!System.IO.Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"--config-dir '{dir}' does not exist or is not a directory");
+        store.RegisterSource(SourceName);
+        Rescan();
+        store.MarkSynced(SourceName);
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var dir = Path.GetFullPath(options.Value.Directory);
+        using var wake = new SemaphoreSlim(0, 1);
+        using var watcher = new FileSystemWatcher(dir) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.DirectoryName };
+        FileSystemEventHandler onChange = (_, _) => { try { wake.Release(); } catch (SemaphoreFullException) { } };
+        watcher.Changed += onChange;
+        watcher.Created += onChange;
+        watcher.Deleted += onChange;
+        watcher.Renamed += (s, e) => onChange(s, e);
+        watcher.EnableRaisingEvents = true;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await wake.WaitAsync(options.Value.RescanInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            // Editors write in several steps: let a save settle before reading it.
+            await Task.Delay(20, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            try
+            {
+                Rescan();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogScanFailed(logger, dir, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Reads every new or changed manifest and drops files that disappeared.</summary>
+    public void Rescan()
+    {
+        var dir = Path.GetFullPath(options.Value.Directory);
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var path in System.IO.Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            if (!IsManifest(path))
+                continue;
+            present.Add(path);
+            var info = new FileInfo(path);
+            if (!info.Exists)
+                continue;
+            var stamp = (info.LastWriteTimeUtc, info.Length);
+            if (_seen.TryGetValue(path, out var old) && old == stamp)
+                continue;
+            _seen[path] = stamp;
+            Load(dir, path);
+        }
+        foreach (var gone in _seen.Keys.Where(p => !present.Contains(p)).ToList())
+        {
+            _seen.Remove(gone);
+            lock (_errorsLock)
+                _errors.Remove(gone);
+            store.RemoveOrigin(Origin(gone));
+            LogRemoved(logger, Path.GetRelativePath(dir, gone));
+        }
+        lock (_errorsLock)
+            metrics.Set("ambient_config_files_rejected", _errors.Count);
+    }
+
+    private void Load(string dir, string path)
+    {
+        var display = Path.GetRelativePath(dir, path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (IOException e)
+        {
+            LogScanFailed(logger, display, e.Message);
+            _seen.Remove(path); // try again on the next scan
+            return;
+        }
+        var result = ManifestParser.Parse(display, text);
+        if (!result.Ok)
+        {
+            lock (_errorsLock)
+                _errors[path] = result.Errors;
+            metrics.Increment("ambient_config_errors_total", ControlPlaneMetrics.Label("source", SourceName));
+            foreach (var e in result.Errors)
+                LogRejected(logger, e.Message);
+            return;
+        }
+        lock (_errorsLock)
+            _errors.Remove(path);
+        store.ReplaceOrigin(Origin(path), result.Objects);
+        foreach (var o in result.Objects)
+        {
+            var origins = store.OriginsOf(o.Key);
+            if (origins.Count > 1)
+                LogDuplicate(logger, o.Key.ToString(), string.Join(", ", origins), origins[^1]);
+        }
+        LogLoaded(logger, display, result.Objects.Count);
+    }
+
+    private static string Origin(string path) => "file:" + path;
+
+    private static bool IsManifest(string path) =>
+        Path.GetExtension(path) is ".yaml" or ".yml" or ".json" && !Path.GetFileName(path).StartsWith('.');
+
+    [LoggerMessage(30, LogLevel.Information, "Loaded {File}: {Count} objects")]
+    private static partial void LogLoaded(ILogger logger, string file, int count);
+
+    [LoggerMessage(31, LogLevel.Error, "Rejected manifest, keeping the file's last good content: {Error}")]
+    private static partial void LogRejected(ILogger logger, string error);
+
+    [LoggerMessage(32, LogLevel.Information, "Removed {File}: its objects are withdrawn")]
+    private static partial void LogRemoved(ILogger logger, string file);
+
+    [LoggerMessage(33, LogLevel.Warning, "Cannot read {Path}: {Reason}")]
+    private static partial void LogScanFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(34, LogLevel.Warning, "{Key} is defined in several places ({Origins}); using {Winner}")]
+    private static partial void LogDuplicate(ILogger logger, string key, string origins, string winner);
+}

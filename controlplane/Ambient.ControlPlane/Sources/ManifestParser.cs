@@ -1,0 +1,96 @@
+using System.Collections.Immutable;
+using Ambient.ControlPlane.Model;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Ambient.ControlPlane.Sources;
+
+/// <summary>What one manifest text held: the objects it defines, or every error found in it.</summary>
+public sealed record ManifestParseResult(IReadOnlyList<KubeObject> Objects, IReadOnlyList<ManifestException> Errors)
+{
+    public bool Ok => Errors.Count == 0;
+}
+
+/// <summary>
+/// Parses multi-document Kubernetes YAML (or JSON, which is YAML) into validated <see cref="KubeObject"/>s.
+/// Kinds the mesh does not read (Deployment, ConfigMap, …) are skipped; a kind it reads but cannot
+/// validate is an error naming file, line and field.
+/// </summary>
+public static class ManifestParser
+{
+    public static ManifestParseResult Parse(string source, string text)
+    {
+        var objects = new List<KubeObject>();
+        var errors = new List<ManifestException>();
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            errors.Add(new ManifestException(source, e.Start.Line, "(yaml)", e.InnerException?.Message ?? e.Message));
+            return new(objects, errors);
+        }
+
+        foreach (var doc in stream.Documents)
+        {
+            var root = YamlCursor.Root(source, doc.RootNode);
+            if (!root.Exists)
+                continue; // an empty document between two '---' separators
+            try
+            {
+                ParseObject(root, objects, errors);
+            }
+            catch (ManifestException e)
+            {
+                errors.Add(e);
+            }
+        }
+        return new(objects, errors);
+    }
+
+    private static void ParseObject(YamlCursor doc, List<KubeObject> objects, List<ManifestException> errors)
+    {
+        if (doc.Node is not YamlMappingNode)
+            throw doc.Error("a manifest document must be a mapping");
+        var kind = doc["kind"].RequiredString();
+        var apiVersion = doc["apiVersion"].RequiredString();
+        if (kind == "List" || kind.EndsWith("List", StringComparison.Ordinal) && doc["items"].Exists)
+        {
+            foreach (var item in doc["items"].Items())
+            {
+                try
+                {
+                    ParseObject(item, objects, errors);
+                }
+                catch (ManifestException e)
+                {
+                    errors.Add(e);
+                }
+            }
+            return;
+        }
+
+        KubeObject? obj = (kind, Group(apiVersion)) switch
+        {
+            ("Namespace", "") => new NamespaceObject(CoreObjectParser.Meta(doc, clusterScoped: true)),
+            ("ServiceAccount", "") => new ServiceAccountObject(CoreObjectParser.Meta(doc, clusterScoped: false)),
+            ("Pod", "") => CoreObjectParser.Pod(doc),
+            ("Service", "") => CoreObjectParser.Service(doc),
+            ("AuthorizationPolicy", "security.istio.io") => SecurityObjectParser.AuthorizationPolicy(doc),
+            ("PeerAuthentication", "security.istio.io") => SecurityObjectParser.PeerAuthentication(doc),
+            _ => null,
+        };
+        if (obj is not null)
+            objects.Add(obj);
+    }
+
+    private static string Group(string apiVersion)
+    {
+        var slash = apiVersion.IndexOf('/');
+        return slash < 0 ? "" : apiVersion[..slash];
+    }
+
+    internal static ImmutableArray<T> ToImmutable<T>(this IEnumerable<T> items) => [.. items];
+}
