@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """A gRPC backend we did not write the stack of: answers /ambient.test.Echo/Who with its own name.
 
-usage: backend.py HOST PORT NAME
-Prints "ready" once serving; exits on SIGTERM or when stdin closes.
+usage: backend.py HOST PORT NAME [--until-killed]
+Prints "ready" once serving; exits on SIGTERM, or when stdin closes unless --until-killed.
 """
 import sys
 import threading
@@ -25,7 +25,8 @@ def main():
     server.start()
     print("ready", flush=True)
     # Stop when the parent goes away (stdin closes), so no server outlives its test.
-    threading.Thread(target=lambda: (sys.stdin.read(), server.stop(0)), daemon=True).start()
+    if "--until-killed" not in sys.argv:
+        threading.Thread(target=lambda: (sys.stdin.read(), server.stop(0)), daemon=True).start()
     server.wait_for_termination()
 
 
