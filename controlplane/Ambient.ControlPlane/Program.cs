@@ -25,6 +25,8 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
     builder.WebHost.ConfigureKestrel(k =>
     {
         k.Listen(options.XdsAddress, l => l.Protocols = HttpProtocols.Http2); // plaintext gRPC (h2c)
+        if (options.XdsSocket is { } socket)
+            k.ListenXdsSocket(socket); // the same ADS for agents in other network namespaces
         k.Listen(options.StatusAddress, l => l.Protocols = HttpProtocols.Http1);
         k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
         k.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
@@ -35,7 +37,7 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
     builder.Services.AddConfigSources(options);
 
     var app = builder.Build();
-    app.MapGrpcService<AggregatedDiscoveryService>().RequireHost($"*:{options.XdsAddress.Port}");
+    app.MapGrpcService<AggregatedDiscoveryService>().RequireHost(XdsListeners.XdsHosts(options));
     app.MapStatusEndpoints($"*:{options.StatusAddress.Port}");
     try
     {
@@ -46,7 +48,8 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
         Console.Error.WriteLine($"ambient-controlplane: {e.Message}");
         return 1;
     }
-    app.Logger.LogInformation("Serving ADS (SotW + Delta) on {Xds}, status on http://{Status}/ready", options.XdsAddress, options.StatusAddress);
+    app.Logger.LogInformation("Serving ADS (SotW + Delta) on {Xds}{Socket}, status on http://{Status}/ready", options.XdsAddress,
+        options.XdsSocket is null ? "" : " and unix:" + options.XdsSocket, options.StatusAddress);
     await app.WaitForShutdownAsync(ct);
     return 0;
 }

@@ -13,15 +13,21 @@ public static class TypeUrls
     public const string HttpConnectionManager = Prefix + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
     public const string Router = Prefix + "envoy.extensions.filters.http.router.v3.Router";
 
+    /// <summary>
+    /// Ambient's own type (not Istio's): every pod's enrolment, so node agents can capture pods without reading
+    /// the Kubernetes API. Resource name <c>&lt;ns&gt;/&lt;name&gt;</c>. See <c>Protos/ambient/workload/enrollment.proto</c>.
+    /// </summary>
+    public const string PodEnrollment = Prefix + "ambient.workload.PodEnrollment";
+
     /// <summary>Every type the control plane serves, in the order a client usually asks for them.</summary>
     public static readonly IReadOnlyList<string> All =
-        [Address, Authorization, Listener, RouteConfiguration, Cluster, ClusterLoadAssignment];
+        [Address, Authorization, Listener, RouteConfiguration, Cluster, ClusterLoadAssignment, PodEnrollment];
 
     /// <summary>
     /// Types for which an empty first SotW request means "everything" (xDS legacy wildcard):
     /// LDS and CDS in Envoy's convention, and the WDS types, which ztunnel subscribes to wholesale.
-    /// RDS and EDS name what they want.
+    /// RDS and EDS name what they want. PodEnrollment behaves like the WDS types.
     /// </summary>
     public static bool IsWildcardByDefault(string typeUrl) =>
-        typeUrl is Listener or Cluster or Address or Authorization;
+        typeUrl is Listener or Cluster or Address or Authorization or PodEnrollment;
 }

@@ -3,8 +3,9 @@
 field layout (our .proto declarations), driving both ADS flavours the way Envoy and ztunnel do.
 
 usage: xds_probe.py XDS_SERVER PROTO_ROOT
-SotW: wildcard LDS, CDS, Address, Authorization; then RDS and EDS by the names LDS/CDS reference; ACKs each.
-Delta: wildcard for the same four types, named RDS/EDS. Prints one JSON object describing what each got.
+SotW: wildcard LDS, CDS, Address, Authorization (and Ambient's own PodEnrollment); then RDS and EDS by the names
+LDS/CDS reference; ACKs each.
+Delta: wildcard for the same five types, named RDS/EDS. Prints one JSON object describing what each got.
 """
 import importlib
 import json
@@ -19,6 +20,8 @@ T = "type.googleapis.com/"
 LDS, RDS, CDS, EDS = (T + "envoy.config.listener.v3.Listener", T + "envoy.config.route.v3.RouteConfiguration",
                       T + "envoy.config.cluster.v3.Cluster", T + "envoy.config.endpoint.v3.ClusterLoadAssignment")
 ADDRESS, AUTHZ = T + "istio.workload.Address", T + "istio.security.Authorization"
+ENROLL = T + "ambient.workload.PodEnrollment"
+WILDCARD = (LDS, CDS, ADDRESS, AUTHZ, ENROLL)
 
 
 def load_protos(root):
@@ -36,6 +39,7 @@ def load_protos(root):
         "eds": m("envoy.config.endpoint.v3.endpoint_pb2"),
         "wds": m("istio.workload.workload_pb2"),
         "authz": m("istio.security.authorization_pb2"),
+        "enroll": m("ambient.workload.enrollment_pb2"),
     }
 
 
@@ -58,7 +62,8 @@ class Stream:
 
 def decode(p, type_url, any_msg):
     cls = {LDS: p["lds"].Listener, RDS: p["rds"].RouteConfiguration, CDS: p["cds"].Cluster,
-           EDS: p["eds"].ClusterLoadAssignment, ADDRESS: p["wds"].Address, AUTHZ: p["authz"].Authorization}[type_url]
+           EDS: p["eds"].ClusterLoadAssignment, ADDRESS: p["wds"].Address, AUTHZ: p["authz"].Authorization,
+           ENROLL: p["enroll"].PodEnrollment}[type_url]
     assert any_msg.type_url == type_url, f"payload type {any_msg.type_url} in a {type_url} response"
     msg = cls()
     msg.ParseFromString(any_msg.value)
@@ -70,7 +75,7 @@ def name_of(type_url, msg):
         if msg.WhichOneof("type") == "workload":
             return msg.workload.uid
         return f"{msg.service.namespace}/{msg.service.hostname}"
-    if type_url == AUTHZ:
+    if type_url == AUTHZ or type_url == ENROLL:
         return f"{msg.namespace}/{msg.name}"
     if type_url == EDS:
         return msg.cluster_name
@@ -103,6 +108,9 @@ def summarize(p, type_url, msg):
                 "ports": [[pp.service_port, pp.target_port] for pp in s.ports]}
     if type_url == AUTHZ:
         return {"action": msg.action, "scope": msg.scope, "groups": len(msg.groups)}
+    if type_url == ENROLL:
+        return {"enrolled": msg.enrolled, "node": msg.node, "uid": msg.uid,
+                "addresses": [str(ipaddress.ip_address(a)) for a in msg.addresses]}
     return None
 
 
@@ -111,9 +119,9 @@ def sotw(p, channel, node):
     s = Stream(channel, "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources",
                d.DiscoveryRequest, d.DiscoveryResponse)
     got = {}
-    for t in (LDS, CDS, ADDRESS, AUTHZ):
+    for t in WILDCARD:
         s.send(d.DiscoveryRequest(node=node, type_url=t))
-    pending = {LDS, CDS, ADDRESS, AUTHZ}
+    pending = set(WILDCARD)
     asked = set()
     while pending:
         r = s.recv()
@@ -144,11 +152,11 @@ def delta(p, channel, node, names):
     s = Stream(channel, "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources",
                d.DeltaDiscoveryRequest, d.DeltaDiscoveryResponse)
     got = {}
-    for t in (LDS, CDS, ADDRESS, AUTHZ):
+    for t in WILDCARD:
         s.send(d.DeltaDiscoveryRequest(node=node, type_url=t, resource_names_subscribe=["*"]))
     s.send(d.DeltaDiscoveryRequest(node=node, type_url=RDS, resource_names_subscribe=names[RDS]))
     s.send(d.DeltaDiscoveryRequest(node=node, type_url=EDS, resource_names_subscribe=names[EDS]))
-    pending = {LDS, CDS, ADDRESS, AUTHZ, RDS, EDS}
+    pending = set(WILDCARD) | {RDS, EDS}
     while pending:
         r = s.recv()
         pending.discard(r.type_url)

@@ -1,4 +1,3 @@
-using IPAddress = System.Net.IPAddress;
 using Ambient.ControlPlane.Model;
 using Ambient.Xds.Protos.Security;
 using Google.Protobuf;
@@ -11,6 +10,8 @@ namespace Ambient.ControlPlane.Discovery;
 /// each <c>when</c> condition its own clause; clauses are ANDed.
 /// Fields only a waypoint can check are never silently dropped: an ALLOW rule that needs them can never
 /// match (safe), a DENY rule is enforced without them (stricter), and both cases are reported.
+/// As in istiod, an entry or condition left with nothing L4 becomes an empty match, which ztunnel skips
+/// (never matches): a DENY rule made only of HTTP attributes therefore has no effect, and the warning says so.
 /// </summary>
 internal static class AuthorizationBuilder
 {
@@ -41,14 +42,23 @@ internal static class AuthorizationBuilder
         {
             var rule = p.Rules[i];
             var l7 = L7FieldsOf(rule);
-            if (l7.Count > 0)
+            if (l7.Count > 0 && isAllow)
             {
                 warnings.Add($"AuthorizationPolicy {p.Meta.Namespace}/{p.Meta.Name} rules[{i}]: {string.Join(", ", l7)} need a waypoint; "
-                    + (isAllow ? "the node agent treats this ALLOW rule as never matching" : "the node agent enforces this DENY rule without them"));
-                if (isAllow)
-                    continue;
+                    + "the node agent treats this ALLOW rule as never matching");
+                continue;
             }
-            a.Groups.Add(Group(rule));
+            var group = Group(rule, p.Meta.Namespace);
+            if (l7.Count > 0)
+            {
+                // Say what really happens: a clause whose every match is empty never matches (istiod's
+                // hasEffectiveRules), so such a DENY rule does nothing at the node agent.
+                warnings.Add($"AuthorizationPolicy {p.Meta.Namespace}/{p.Meta.Name} rules[{i}]: {string.Join(", ", l7)} need a waypoint; "
+                    + (CanMatch(group)
+                        ? "the node agent enforces this DENY rule without them"
+                        : "without them this DENY rule has nothing the node agent can match, so it has no effect there"));
+            }
+            a.Groups.Add(group);
         }
         return a;
     }
@@ -71,14 +81,17 @@ internal static class AuthorizationBuilder
     private static bool IsL4Condition(string key) =>
         key is "source.ip" or "source.namespace" or "source.principal" or "destination.ip" or "destination.port";
 
-    private static Group Group(AuthorizationRule rule)
+    private static bool CanMatch(Group g) =>
+        g.Rules.All(clause => clause.Matches.Any(m => !m.Equals(new Match())));
+
+    private static Group Group(AuthorizationRule rule, string policyNamespace)
     {
         var g = new Group();
         if (rule.From.Length > 0)
         {
             var clause = new Rules();
             foreach (var f in rule.From)
-                clause.Matches.Add(SourceMatch(f));
+                clause.Matches.Add(SourceMatch(f, policyNamespace));
             g.Rules.Add(clause);
         }
         if (rule.To.Length > 0)
@@ -95,8 +108,8 @@ internal static class AuthorizationBuilder
         }
         foreach (var w in rule.When)
         {
-            if (!IsL4Condition(w.Key))
-                continue;
+            // A condition only a waypoint can check stays as an empty match (never matches), as istiod sends it;
+            // skipping it instead made a DENY rule match far more than written (only DENY rules get here).
             var m = new Match();
             switch (w.Key)
             {
@@ -126,7 +139,7 @@ internal static class AuthorizationBuilder
         return g;
     }
 
-    private static Match SourceMatch(RuleSource s)
+    private static Match SourceMatch(RuleSource s, string policyNamespace)
     {
         var m = new Match();
         m.Principals.AddRange(s.Principals.Select(Principal));
@@ -135,8 +148,8 @@ internal static class AuthorizationBuilder
         m.NotNamespaces.AddRange(s.NotNamespaces.Select(StringMatchOf));
         m.SourceIps.AddRange(s.IpBlocks.Select(Cidr));
         m.NotSourceIps.AddRange(s.NotIpBlocks.Select(Cidr));
-        m.ServiceAccounts.AddRange(s.ServiceAccounts.Select(ServiceAccount));
-        m.NotServiceAccounts.AddRange(s.NotServiceAccounts.Select(ServiceAccount));
+        m.ServiceAccounts.AddRange(s.ServiceAccounts.Select(v => ServiceAccount(v, policyNamespace)));
+        m.NotServiceAccounts.AddRange(s.NotServiceAccounts.Select(v => ServiceAccount(v, policyNamespace)));
         return m;
     }
 
@@ -144,27 +157,36 @@ internal static class AuthorizationBuilder
     private static StringMatch Principal(string p) =>
         StringMatchOf(p.StartsWith("spiffe://", StringComparison.Ordinal) ? p["spiffe://".Length..] : p);
 
-    /// <summary>Istio's string forms: <c>*</c> = present, <c>abc*</c> = prefix, <c>*abc</c> = suffix, else exact.</summary>
+    /// <summary>
+    /// Istio's string forms: <c>*</c> = present, <c>*abc</c> = suffix, <c>abc*</c> = prefix, else exact.
+    /// The leading star is tested first, as istiod's stringToMatch does (<c>*abc*</c> is the suffix <c>abc*</c>).
+    /// </summary>
     public static StringMatch StringMatchOf(string v) => v switch
     {
         "*" => new StringMatch { Presence = new Google.Protobuf.WellKnownTypes.Empty() },
-        _ when v.EndsWith('*') => new StringMatch { Prefix = v[..^1] },
         _ when v.StartsWith('*') => new StringMatch { Suffix = v[1..] },
+        _ when v.EndsWith('*') => new StringMatch { Prefix = v[..^1] },
         _ => new StringMatch { Exact = v },
     };
 
-    private static ServiceAccountMatch ServiceAccount(string v)
+    /// <summary>
+    /// <c>ns/sa</c>, or a bare <c>sa</c> meaning the policy's own namespace (istiod's stringToServiceAccountMatch).
+    /// A bare name used to go out with an empty namespace, which matches no peer.
+    /// </summary>
+    private static ServiceAccountMatch ServiceAccount(string v, string policyNamespace)
     {
         var slash = v.IndexOf('/');
-        return slash < 0 ? new ServiceAccountMatch { ServiceAccount = v } : new ServiceAccountMatch { Namespace = v[..slash], ServiceAccount = v[(slash + 1)..] };
+        return slash < 0
+            ? new ServiceAccountMatch { Namespace = policyNamespace, ServiceAccount = v }
+            : new ServiceAccountMatch { Namespace = v[..slash], ServiceAccount = v[(slash + 1)..] };
     }
 
+    /// <summary>Address bytes as written (host bits kept, like istiod's stringToIP) and the prefix length.</summary>
     public static Address Cidr(string v)
     {
-        var slash = v.IndexOf('/');
-        var ip = IPAddress.Parse(slash < 0 ? v : v[..slash]);
-        var bytes = ip.GetAddressBytes();
-        var length = slash < 0 ? (uint)bytes.Length * 8 : uint.Parse(v[(slash + 1)..]);
-        return new Address { Address_ = ByteString.CopyFrom(bytes), Length = length };
+        // The parser already checked the syntax with the same strict reader.
+        if (!Sources.IpSyntax.TryParseCidr(v, out var ip, out var length))
+            throw new FormatException($"'{v}' is not an IP address or CIDR");
+        return new Address { Address_ = ByteString.CopyFrom(ip.GetAddressBytes()), Length = (uint)length };
     }
 }

@@ -116,7 +116,12 @@ internal sealed class DeltaStream(SnapshotCache cache, ControlPlaneMetrics metri
                 if (version.Length > 0 && !set.Items.ContainsKey(name))
                 {
                     response.RemovedResources.Add(name);
-                    state.Held.Remove(name);
+                    // Still subscribed by name: remember it was reported missing (as Reconcile does), so the
+                    // newlyWanted pass below does not report it a second time in this same response.
+                    if (state.Names.Contains(name))
+                        state.Held[name] = "";
+                    else
+                        state.Held.Remove(name);
                 }
             }
         }

@@ -22,6 +22,8 @@ public sealed class SnapshotBuilder(MeshOptions mesh)
     private Dictionary<ObjectKey, (ServiceObject In, XdsResource[] Out)> _serviceEnvoy = [];
     private Dictionary<ObjectKey, (EndpointInputs In, XdsResource[] Out)> _endpoints = [];
     private Dictionary<ObjectKey, (AuthorizationPolicyObject In, XdsResource? Out, List<string> Warnings)> _policies = [];
+    // PodEnrollment depends on the pod and its namespace (the namespace label decides enrolment).
+    private Dictionary<ObjectKey, (PodObject Pod, NamespaceObject? Ns, XdsResource Out)> _enrollments = [];
     private XdsSnapshot _previous = XdsSnapshot.Empty;
     private readonly string _bootId = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString("x");
 
@@ -38,6 +40,7 @@ public sealed class SnapshotBuilder(MeshOptions mesh)
         var routes = new Dictionary<string, XdsResource>(StringComparer.Ordinal);
         var clusters = new Dictionary<string, XdsResource>(StringComparer.Ordinal);
         var loadAssignments = new Dictionary<string, XdsResource>(StringComparer.Ordinal);
+        var enrollmentResources = new Dictionary<string, XdsResource>(state.Pods.Length, StringComparer.Ordinal);
 
         var servicesByNs = state.Services.GroupBy(s => s.Meta.Namespace)
             .ToDictionary(g => g.Key, g => g.OrderBy(s => s.Meta.Name, StringComparer.Ordinal).ToImmutableArray(), StringComparer.Ordinal);
@@ -62,10 +65,26 @@ public sealed class SnapshotBuilder(MeshOptions mesh)
         }
         _policies = policies;
         Warnings = warnings;
+        // Sorted by the full "ns/name" key, as istiod sorts a workload's list ("a-b/x" before "a/y").
         var selectorPolicies = state.AuthorizationPolicies
             .Where(p => p.Selector is { Count: > 0 } && p.TargetRefs.IsDefaultOrEmpty && p.Action is AuthorizationAction.Allow or AuthorizationAction.Deny)
-            .OrderBy(p => p.Meta.Namespace, StringComparer.Ordinal).ThenBy(p => p.Meta.Name, StringComparer.Ordinal)
+            .OrderBy(AuthorizationBuilder.ResourceName, StringComparer.Ordinal)
             .ToArray();
+
+        // PeerAuthentication was parsed but never served, so STRICT mTLS was not enforced at all. istiod serves
+        // a static DENY-plaintext policy whenever any PeerAuthentication exists, plus converted port-level ones,
+        // and workloads list the ones in force for them (PeerAuthenticationBuilder).
+        var peerAuths = state.PeerAuthentications;
+        if (peerAuths.Length > 0)
+        {
+            var strict = XdsResource.Create(PeerAuthenticationBuilder.StaticStrictResourceName(mesh), PeerAuthenticationBuilder.StaticStrict(mesh));
+            authz[strict.Name] = strict;
+            foreach (var pa in peerAuths)
+            {
+                if (PeerAuthenticationBuilder.Convert(mesh, pa, peerAuths) is { } converted)
+                    authz[PeerAuthenticationBuilder.ConvertedResourceName(pa)] = XdsResource.Create(PeerAuthenticationBuilder.ConvertedResourceName(pa), converted);
+            }
+        }
 
         var workloads = new Dictionary<ObjectKey, (WorkloadInputs, XdsResource)>(state.Pods.Length);
         foreach (var (ns, pods) in podsByNs)
@@ -74,7 +93,7 @@ public sealed class SnapshotBuilder(MeshOptions mesh)
             state.Namespaces.TryGetValue(ns, out var nsObj);
             foreach (var pod in pods)
             {
-                var policyNames = PoliciesFor(pod, selectorPolicies);
+                var policyNames = PoliciesFor(pod, selectorPolicies, peerAuths);
                 var inputs = new WorkloadInputs(pod, svcs, policyNames);
                 if (!_workloads.TryGetValue(pod.Key, out var cached) || !SameWorkloadInputs(cached.In, inputs))
                 {
@@ -88,6 +107,21 @@ public sealed class SnapshotBuilder(MeshOptions mesh)
             }
         }
         _workloads = workloads;
+
+        // Enrolment is served for every pod that has not finished, with or without IPs: the node agent must know a
+        // pod is enrolled before the CNI ADD that gives it an address.
+        var enrollments = new Dictionary<ObjectKey, (PodObject, NamespaceObject?, XdsResource)>(state.Pods.Length);
+        foreach (var pod in state.Pods)
+        {
+            if (pod.Finished)
+                continue;
+            state.Namespaces.TryGetValue(pod.Meta.Namespace, out var nsObj);
+            if (!_enrollments.TryGetValue(pod.Key, out var e) || !ReferenceEquals(e.Pod, pod) || !ReferenceEquals(e.Ns, nsObj))
+                e = (pod, nsObj, XdsResource.Create(EnrollmentBuilder.ResourceName(pod), EnrollmentBuilder.Build(pod, nsObj)));
+            enrollments[pod.Key] = e;
+            enrollmentResources[e.Out.Name] = e.Out;
+        }
+        _enrollments = enrollments;
 
         var services = new Dictionary<ObjectKey, (ServiceObject, XdsResource)>(state.Services.Length);
         var serviceEnvoy = new Dictionary<ObjectKey, (ServiceObject, XdsResource[])>(state.Services.Length);
@@ -139,6 +173,7 @@ public sealed class SnapshotBuilder(MeshOptions mesh)
             [TypeUrls.RouteConfiguration] = new(routes),
             [TypeUrls.Cluster] = new(clusters),
             [TypeUrls.ClusterLoadAssignment] = new(loadAssignments),
+            [TypeUrls.PodEnrollment] = new(enrollmentResources),
         };
         var seq = _previous.Sequence + 1;
         var snapshot = new XdsSnapshot(seq, $"{_bootId}-{seq}", types, XdsSnapshot.Diff(_previous, types));
@@ -164,7 +199,7 @@ public sealed class SnapshotBuilder(MeshOptions mesh)
     /// Selector policies apply to matching pods in their own namespace; in the root namespace, to matching pods
     /// in every namespace (Istio's semantics). Returned comma-joined: a cheap, comparable cache key.
     /// </summary>
-    private string PoliciesFor(PodObject pod, AuthorizationPolicyObject[] selectorPolicies)
+    private string PoliciesFor(PodObject pod, AuthorizationPolicyObject[] selectorPolicies, ImmutableArray<PeerAuthenticationObject> peerAuths)
     {
         string? result = null;
         foreach (var p in selectorPolicies)
@@ -175,6 +210,12 @@ public sealed class SnapshotBuilder(MeshOptions mesh)
                 continue;
             var name = AuthorizationBuilder.ResourceName(p);
             result = result is null ? name : result + "," + name;
+        }
+        // Then the PeerAuthentication-derived ones, as istiod appends them after the sorted selector policies.
+        if (peerAuths.Length > 0)
+        {
+            foreach (var name in PeerAuthenticationBuilder.KeysFor(mesh, pod, peerAuths))
+                result = result is null ? name : result + "," + name;
         }
         return result ?? "";
     }

@@ -25,6 +25,7 @@ internal static class WorkloadBuilder
             ServiceAccount = pod.ServiceAccount,
             Node = pod.NodeName,
             TunnelProtocol = TunnelFor(pod),
+            NativeTunnel = SupportsHttpTunnel(pod),
             CanonicalName = CanonicalName(pod, workloadName),
             CanonicalRevision = CanonicalRevision(pod),
             WorkloadType = workloadType,
@@ -63,10 +64,18 @@ internal static class WorkloadBuilder
     {
         if (pod.Meta.Annotations.TryGetValue(Selectors.RedirectionAnnotation, out var r) && r == "enabled")
             return TunnelProtocol.Hbone;
-        if (pod.Meta.Labels.TryGetValue("networking.istio.io/tunnel", out var t) && t.Contains("http", StringComparison.Ordinal))
+        if (SupportsHttpTunnel(pod))
             return TunnelProtocol.Hbone;
         return TunnelProtocol.None;
     }
+
+    /// <summary>
+    /// The pod terminates HBONE itself (label <c>networking.istio.io/tunnel</c>, a comma-separated list holding
+    /// <c>http</c>): istiod's setTunnelProtocol then also sets <c>native_tunnel</c>. Matching a list entry, not a
+    /// substring, and setting native_tunnel are both fixes.
+    /// </summary>
+    public static bool SupportsHttpTunnel(PodObject pod) =>
+        pod.Meta.Labels.TryGetValue("networking.istio.io/tunnel", out var t) && t.Split(',').Contains("http", StringComparer.Ordinal);
 
     /// <summary>A numeric targetPort as is; a named one through the pod's container ports; null if the pod lacks it.</summary>
     public static int? ResolveTargetPort(ServicePort port, PodObject pod)
@@ -81,13 +90,31 @@ internal static class WorkloadBuilder
         return null;
     }
 
+    /// <summary>
+    /// istiod's toAppProtocolFromKube (kube.ConvertProtocol, then protocol.Parse): UDP/SCTP ports are not HTTP;
+    /// appProtocol wins over the port name; Kubernetes' <c>kubernetes.io/h2c</c> and <c>kubernetes.io/ws</c> are
+    /// HTTP/2 and HTTP; <c>grpc-web…</c> is not gRPC; otherwise the part before the first '-', case-insensitively.
+    /// (This used to call "grpc-web" gRPC, "h2c" HTTP/2 and UDP ports by their name.)
+    /// </summary>
     public static AppProtocol AppProtocolOf(ServicePort p)
     {
-        var proto = p.AppProtocol ?? p.Name?.Split('-')[0] ?? "";
-        return proto.ToLowerInvariant() switch
+        if (p.Protocol != "TCP")
+            return AppProtocol.Unknown;
+        var name = p.AppProtocol ?? p.Name ?? "";
+        switch (name)
+        {
+            case "kubernetes.io/h2c":
+                return AppProtocol.Http2;
+            case "kubernetes.io/ws":
+                return AppProtocol.Http11;
+        }
+        if (name.StartsWith("grpc-web", StringComparison.OrdinalIgnoreCase))
+            return AppProtocol.Unknown;
+        var dash = name.IndexOf('-');
+        return (dash < 0 ? name : name[..dash]).ToLowerInvariant() switch
         {
             "http" => AppProtocol.Http11,
-            "http2" or "h2c" or "kubernetes.io/h2c" => AppProtocol.Http2,
+            "http2" => AppProtocol.Http2,
             "grpc" => AppProtocol.Grpc,
             _ => AppProtocol.Unknown,
         };
@@ -99,23 +126,36 @@ internal static class WorkloadBuilder
     private static string CanonicalRevision(PodObject pod) =>
         First(pod.Meta.Labels, CanonicalRevisionLabel, "app.kubernetes.io/version", "version") ?? "latest";
 
+    /// <summary>The first label present, even if empty: istiod's lookupLabelValue tests presence, not value.</summary>
     private static string? First(ImmutableDictionary<string, string> labels, params string[] keys)
     {
         foreach (var k in keys)
         {
-            if (labels.TryGetValue(k, out var v) && v.Length > 0)
+            if (labels.TryGetValue(k, out var v))
                 return v;
         }
         return null;
     }
 
+    public const string WorkloadNameLabel = "service.istio.io/workload-name";
+
     /// <summary>
-    /// The owning workload as istiod derives it: a ReplicaSet named <c>&lt;deploy&gt;-&lt;pod-template-hash&gt;</c>
-    /// means a Deployment; a Job named <c>&lt;cronjob&gt;-&lt;digits&gt;</c> means a CronJob.
+    /// The owning workload as istiod derives it (kubeutil.GetWorkloadMetaFromPod): only the <em>controller</em>
+    /// owner counts; a ReplicaSet named <c>&lt;deploy&gt;-&lt;pod-template-hash&gt;</c> means a Deployment; a Job
+    /// named <c>&lt;cronjob&gt;-&lt;8 to 10 digits&gt;</c> means a CronJob; any other controller (StatefulSet,
+    /// DaemonSet, a bare ReplicaSet) names the workload with type POD; label
+    /// <c>service.istio.io/workload-name</c> overrides the name. Fixed here: a non-controller owner was used, a
+    /// bare ReplicaSet counted as a Deployment, and any digit suffix (Job "migrate-2") made a CronJob.
     /// </summary>
     public static (string Name, WorkloadType Type) NameAndType(PodObject pod)
     {
-        var owner = pod.Meta.Owners.IsDefaultOrEmpty ? null : pod.Meta.Owners.FirstOrDefault(o => o.Controller) ?? pod.Meta.Owners[0];
+        var (name, type) = OwnerNameAndType(pod);
+        return pod.Meta.Labels.TryGetValue(WorkloadNameLabel, out var overridden) ? (overridden, type) : (name, type);
+    }
+
+    private static (string Name, WorkloadType Type) OwnerNameAndType(PodObject pod)
+    {
+        var owner = pod.Meta.Owners.IsDefaultOrEmpty ? null : pod.Meta.Owners.FirstOrDefault(o => o.Controller);
         if (owner is null)
             return (pod.Meta.Name, WorkloadType.Pod);
         switch (owner.Kind)
@@ -124,10 +164,11 @@ internal static class WorkloadBuilder
                 var hash = pod.Meta.Label("pod-template-hash");
                 if (hash.Length > 0 && owner.Name.EndsWith("-" + hash, StringComparison.Ordinal))
                     return (owner.Name[..^(hash.Length + 1)], WorkloadType.Deployment);
-                return (owner.Name, WorkloadType.Deployment);
+                return (owner.Name, WorkloadType.Pod);
             case "Job":
                 var dash = owner.Name.LastIndexOf('-');
-                if (dash > 0 && owner.Name[(dash + 1)..].All(char.IsAsciiDigit))
+                var suffix = dash > 0 ? owner.Name[(dash + 1)..] : "";
+                if (suffix.Length is >= 8 and <= 10 && suffix.All(char.IsAsciiDigit))
                     return (owner.Name[..dash], WorkloadType.Cronjob);
                 return (owner.Name, WorkloadType.Job);
             case "Deployment":

@@ -31,9 +31,14 @@ internal abstract class XdsStream<TRequest>(SnapshotCache cache, ControlPlaneMet
 
     protected string NextNonce() => (++_nonce).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public async Task RunAsync(IAsyncStreamReader<TRequest> requests, ServerCallContext context)
+    /// <param name="stopping">
+    /// The host's shutdown signal: open streams end (status OK) as soon as the control plane starts stopping, so clients
+    /// reconnect at once instead of holding the shutdown for its whole timeout.
+    /// </param>
+    public async Task RunAsync(IAsyncStreamReader<TRequest> requests, ServerCallContext context, CancellationToken stopping = default)
     {
-        var ct = context.CancellationToken;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stopping);
+        var ct = linked.Token;
         var reason = "client closed the stream";
         metrics.Increment("ambient_xds_streams_total", ControlPlaneMetrics.Label("flavour", flavour));
         using var subscription = cache.Subscribe(() =>
@@ -70,7 +75,7 @@ internal abstract class XdsStream<TRequest>(SnapshotCache cache, ControlPlaneMet
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            reason = "cancelled";
+            reason = stopping.IsCancellationRequested ? "control plane stopping" : "cancelled";
         }
         catch (Exception e)
         {

@@ -11,10 +11,15 @@ public static class ControlPlaneCommand
 
     public static RootCommand Create(Func<Settings, CancellationToken, Task<int>> run)
     {
-        var configDir = new Option<string?>("--config-dir") { Description = "Directory of Kubernetes YAML manifests to serve (watched; the default source). Default: /etc/ambient/manifests when no Kubernetes source is selected." };
+        var configDir = new Option<string[]>("--config-dir")
+        {
+            Description = "Directory of Kubernetes YAML manifests to serve (watched; the default source). Repeat it to watch several, e.g. the manifests and the node agent's status directory. Default: /etc/ambient/manifests when no Kubernetes source is selected.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Read Kubernetes through this kubeconfig instead of a manifest directory." };
         var inCluster = new Option<bool>("--in-cluster") { Description = "Read Kubernetes with the pod's service account (automatic when KUBERNETES_SERVICE_HOST is set and no --config-dir is given)." };
         var xds = new Option<string>("--xds-address") { Description = "Plaintext gRPC address for ADS (SotW and Delta).", DefaultValueFactory = _ => "127.0.0.1:15010" };
+        var xdsSocket = new Option<string?>("--xds-socket") { Description = "Also serve ADS on this Unix socket path (a stale socket file is replaced), for agents in other network namespaces." };
         var status = new Option<string>("--status-address") { Description = "HTTP address for /ready, /metrics and /debug/*.", DefaultValueFactory = _ => "127.0.0.1:15014" };
         var trustDomain = new Option<string>("--trust-domain") { Description = "SPIFFE trust domain of workload identities.", DefaultValueFactory = _ => "cluster.local" };
         var domainSuffix = new Option<string>("--domain-suffix") { Description = "DNS suffix of service hostnames (name.ns.svc.SUFFIX).", DefaultValueFactory = _ => "cluster.local" };
@@ -26,23 +31,25 @@ public static class ControlPlaneCommand
 
         var root = new RootCommand("Ambient control plane: Istio-compatible workload discovery (WDS) and Envoy xDS over ADS, from a directory of manifests or Kubernetes.")
         {
-            configDir, kubeconfig, inCluster, xds, status, trustDomain, domainSuffix, clusterId, rootNs, quiet, max, logLevel,
+            configDir, kubeconfig, inCluster, xds, xdsSocket, status, trustDomain, domainSuffix, clusterId, rootNs, quiet, max, logLevel,
         };
         root.SetAction(async (parse, ct) =>
         {
             try
             {
-                var dir = parse.GetValue(configDir);
+                var dirs = parse.GetValue(configDir) ?? [];
+                var dir = dirs.Length > 0 ? dirs[0] : null;
                 var kube = parse.GetValue(kubeconfig);
                 var cluster = parse.GetValue(inCluster) || (dir is null && kube is null && Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is not null);
                 if (dir is not null && (kube is not null || parse.GetValue(inCluster)))
                     throw new ArgumentException("--config-dir and a Kubernetes source (--kubeconfig / --in-cluster) are exclusive");
                 var options = new ControlPlaneOptions
                 {
-                    ConfigDir = kube is null && !cluster ? dir ?? "/etc/ambient/manifests" : null,
+                    ConfigDirs = kube is null && !cluster ? (dirs.Length > 0 ? dirs : ["/etc/ambient/manifests"]) : [],
                     Kubeconfig = kube,
                     InCluster = cluster && kube is null,
                     XdsAddress = ControlPlaneOptions.ParseEndpoint("--xds-address", parse.GetValue(xds)!),
+                    XdsSocket = parse.GetValue(xdsSocket) is { Length: > 0 } socket ? socket : null,
                     StatusAddress = ControlPlaneOptions.ParseEndpoint("--status-address", parse.GetValue(status)!),
                 };
                 var q = parse.GetValue(quiet);

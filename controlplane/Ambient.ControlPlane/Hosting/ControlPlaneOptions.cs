@@ -5,7 +5,21 @@ namespace Ambient.ControlPlane.Hosting;
 /// <summary>Command-line settings of <c>ambient-controlplane</c>, validated before the host starts.</summary>
 public sealed record ControlPlaneOptions
 {
-    public string? ConfigDir { get; init; }
+    /// <summary>Manifest directories (<c>--config-dir</c>, repeatable); empty when a Kubernetes source is used.</summary>
+    public IReadOnlyList<string> ConfigDirs { get; init; } = [];
+
+    /// <summary>The first manifest directory, or null; setting it sets <see cref="ConfigDirs"/> to just that one.</summary>
+    public string? ConfigDir
+    {
+        get => ConfigDirs.Count > 0 ? ConfigDirs[0] : null;
+        init => ConfigDirs = value is null ? [] : [value];
+    }
+
+    /// <summary>
+    /// Also serve ADS on this Unix socket (<c>--xds-socket</c>), so agents in other network namespaces reach the
+    /// control plane through the filesystem. Clients use <c>localhost</c> as the HTTP/2 authority.
+    /// </summary>
+    public string? XdsSocket { get; init; }
     public string? Kubeconfig { get; init; }
     public bool InCluster { get; init; }
     public IPEndPoint XdsAddress { get; init; } = new(IPAddress.Loopback, 15010);

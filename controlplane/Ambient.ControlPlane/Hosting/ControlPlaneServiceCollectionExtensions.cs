@@ -1,6 +1,7 @@
 using Ambient.ControlPlane.Discovery;
 using Ambient.ControlPlane.Model;
 using Ambient.ControlPlane.Sources;
+using Ambient.ControlPlane.Sources.Kubernetes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -22,11 +23,23 @@ public static class ControlPlaneServiceCollectionExtensions
         return services;
     }
 
-    public static IServiceCollection AddFileSource(this IServiceCollection services, string directory)
+    /// <summary>The file source over one or more watched directories (each file is its own origin).</summary>
+    public static IServiceCollection AddFileSource(this IServiceCollection services, params string[] directories)
     {
-        services.Configure<FileSourceOptions>(o => o.Directory = directory);
+        if (directories.Length == 0)
+            throw new ArgumentException("the file source needs at least one directory", nameof(directories));
+        services.Configure<FileSourceOptions>(o => o.Directories = [.. directories]);
         services.TryAddSingleton<FileSource>();
         services.AddHostedService(sp => sp.GetRequiredService<FileSource>());
+        return services;
+    }
+
+    /// <summary>Reads Namespaces, Pods, Services, ServiceAccounts and Istio security policies from a Kubernetes API server.</summary>
+    public static IServiceCollection AddKubernetesSource(this IServiceCollection services, Action<KubernetesSourceOptions> configure)
+    {
+        services.Configure(configure);
+        services.TryAddSingleton<KubernetesSource>();
+        services.AddHostedService(sp => sp.GetRequiredService<KubernetesSource>());
         return services;
     }
 }

@@ -52,3 +52,14 @@ public sealed record ServiceObject(
 {
     public override string Kind => "Service";
 }
+
+/// <summary>
+/// <c>ambient.dev/v1alpha1 PodAnnotations</c>: annotations to lay over the pod of the same namespace/name. Our node
+/// agent writes these in local (file) mode as its redirection feedback (<c>ambient.istio.io/redirection: enabled</c>),
+/// where in Kubernetes it would patch the pod itself. <see cref="ClusterState"/> applies them; nothing else reads them.
+/// </summary>
+public sealed record PodAnnotationsObject(ObjectMeta Meta) : KubeObject(Meta)
+{
+    public const string ApiGroup = "ambient.dev";
+    public override string Kind => "PodAnnotations";
+}

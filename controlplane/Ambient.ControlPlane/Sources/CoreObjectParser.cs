@@ -140,7 +140,8 @@ internal static partial class CoreObjectParser
     private static IPAddress Ip(YamlCursor c)
     {
         var s = c.RequiredString();
-        return IPAddress.TryParse(s, out var ip) ? ip : throw c.Error($"'{s}' is not an IP address");
+        // Strict syntax: IPAddress.TryParse alone would take "10.1" or octal "010.0.0.1" (see IpSyntax).
+        return IpSyntax.TryParseAddress(s, out var ip) ? ip : throw c.Error($"'{s}' is not an IP address");
     }
 
     private static string Protocol(YamlCursor c)

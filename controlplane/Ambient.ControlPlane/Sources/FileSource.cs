@@ -7,8 +7,18 @@ namespace Ambient.ControlPlane.Sources;
 
 public sealed class FileSourceOptions
 {
-    /// <summary>Directory of multi-document YAML manifests, read recursively.</summary>
-    public string Directory { get; set; } = "";
+    /// <summary>
+    /// Directories of multi-document YAML manifests, each read recursively and watched (e.g. the manifests, plus the
+    /// node agent's status directory in local mode). Every file is its own origin, whichever directory holds it.
+    /// </summary>
+    public List<string> Directories { get; set; } = [];
+
+    /// <summary>The single directory (the first one); setting it replaces <see cref="Directories"/> with it.</summary>
+    public string Directory
+    {
+        get => Directories.Count > 0 ? Directories[0] : "";
+        set => Directories = [value];
+    }
 
     /// <summary>Safety-net rescan period; change notifications usually arrive much sooner.</summary>
     public TimeSpan RescanInterval { get; set; } = TimeSpan.FromMilliseconds(500);
@@ -37,11 +47,25 @@ public sealed partial class FileSource(ConfigStore store, ControlPlaneMetrics me
         }
     }
 
+    /// <summary>The watched directories, full paths, duplicates dropped; a missing one is an error.</summary>
+    private List<string> Dirs()
+    {
+        var dirs = options.Value.Directories.Count == 0 ? [""] : options.Value.Directories;
+        var result = new List<string>();
+        foreach (var dir in dirs)
+        {
+            if (!System.IO.Directory.Exists(dir))
+                throw new DirectoryNotFoundException($"--config-dir '{dir}' does not exist or is not a directory");
+            var full = Path.GetFullPath(dir);
+            if (!result.Contains(full, StringComparer.Ordinal))
+                result.Add(full);
+        }
+        return result;
+    }
+
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var dir = options.Value.Directory;
-        if (!System.IO.Directory.Exists(dir))
-            throw new DirectoryNotFoundException($"--config-dir '{dir}' does not exist or is not a directory");
+        _ = Dirs(); // fail start-up on a missing directory
         store.RegisterSource(SourceName);
         Rescan();
         store.MarkSynced(SourceName);
@@ -50,15 +74,22 @@ public sealed partial class FileSource(ConfigStore store, ControlPlaneMetrics me
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var dir = Path.GetFullPath(options.Value.Directory);
+        var dirs = Dirs();
         using var wake = new SemaphoreSlim(0, 1);
-        using var watcher = new FileSystemWatcher(dir) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.DirectoryName };
         FileSystemEventHandler onChange = (_, _) => { try { wake.Release(); } catch (SemaphoreFullException) { } };
-        watcher.Changed += onChange;
-        watcher.Created += onChange;
-        watcher.Deleted += onChange;
-        watcher.Renamed += (s, e) => onChange(s, e);
-        watcher.EnableRaisingEvents = true;
+        var watchers = new List<FileSystemWatcher>(dirs.Count);
+        foreach (var d in dirs)
+        {
+            var watcher = new FileSystemWatcher(d) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.DirectoryName };
+            watcher.Changed += onChange;
+            watcher.Created += onChange;
+            watcher.Deleted += onChange;
+            watcher.Renamed += (s, e) => onChange(s, e);
+            watcher.EnableRaisingEvents = true;
+            watchers.Add(watcher);
+        }
+        using var disposeWatchers = new WatcherList(watchers);
+        var dir = string.Join(", ", dirs);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -85,21 +116,23 @@ public sealed partial class FileSource(ConfigStore store, ControlPlaneMetrics me
     /// <summary>Reads every new or changed manifest and drops files that disappeared.</summary>
     public void Rescan()
     {
-        var dir = Path.GetFullPath(options.Value.Directory);
+        var dirs = Dirs();
         var present = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var path in System.IO.Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var dir in dirs)
         {
-            if (!IsManifest(path))
-                continue;
-            present.Add(path);
-            var info = new FileInfo(path);
-            if (!info.Exists)
-                continue;
-            var stamp = (info.LastWriteTimeUtc, info.Length);
-            if (_seen.TryGetValue(path, out var old) && old == stamp)
-                continue;
-            _seen[path] = stamp;
-            Load(dir, path);
+            foreach (var path in System.IO.Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                if (!IsManifest(path) || !present.Add(path))
+                    continue; // not a manifest, or already seen through an enclosing directory
+                var info = new FileInfo(path);
+                if (!info.Exists)
+                    continue;
+                var stamp = (info.LastWriteTimeUtc, info.Length);
+                if (_seen.TryGetValue(path, out var old) && old == stamp)
+                    continue;
+                _seen[path] = stamp;
+                Load(Display(dirs, dir, path), path);
+            }
         }
         foreach (var gone in _seen.Keys.Where(p => !present.Contains(p)).ToList())
         {
@@ -107,15 +140,27 @@ public sealed partial class FileSource(ConfigStore store, ControlPlaneMetrics me
             lock (_errorsLock)
                 _errors.Remove(gone);
             store.RemoveOrigin(Origin(gone));
-            LogRemoved(logger, Path.GetRelativePath(dir, gone));
+            LogRemoved(logger, dirs.Count == 1 ? Path.GetRelativePath(dirs[0], gone) : gone);
         }
         lock (_errorsLock)
             metrics.Set("ambient_config_files_rejected", _errors.Count);
     }
 
-    private void Load(string dir, string path)
+    /// <summary>How errors and logs name a file: relative to its directory with one directory, its full path with several.</summary>
+    private static string Display(List<string> dirs, string dir, string path) =>
+        dirs.Count == 1 ? Path.GetRelativePath(dir, path) : path;
+
+    private sealed class WatcherList(List<FileSystemWatcher> watchers) : IDisposable
     {
-        var display = Path.GetRelativePath(dir, path);
+        public void Dispose()
+        {
+            foreach (var w in watchers)
+                w.Dispose();
+        }
+    }
+
+    private void Load(string display, string path)
+    {
         string text;
         try
         {

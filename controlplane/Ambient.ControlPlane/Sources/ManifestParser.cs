@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Ambient.ControlPlane.Model;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Ambient.ControlPlane.Sources;
@@ -23,13 +24,22 @@ public static class ManifestParser
         var objects = new List<KubeObject>();
         var errors = new List<ManifestException>();
         var stream = new YamlStream();
+        var parser = new LastMarkParser(new Parser(new StringReader(text)));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             errors.Add(new ManifestException(source, e.Start.Line, "(yaml)", e.InnerException?.Message ?? e.Message));
+            return new(objects, errors);
+        }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet throws this (not a YamlException) for some malformed input, e.g. "name: [web" followed
+            // by a block mapping. It used to escape Parse and stop the file source's background service, taking
+            // the control plane down over one typo. Report it where the parser had got to.
+            errors.Add(new ManifestException(source, Math.Max(1, parser.Last.Line), "(yaml)", $"malformed YAML ({e.Message})"));
             return new(objects, errors);
         }
 
@@ -80,10 +90,28 @@ public static class ManifestParser
             ("Service", "") => CoreObjectParser.Service(doc),
             ("AuthorizationPolicy", "security.istio.io") => SecurityObjectParser.AuthorizationPolicy(doc),
             ("PeerAuthentication", "security.istio.io") => SecurityObjectParser.PeerAuthentication(doc),
+            // The node agent's redirection feedback in file mode (see PodAnnotationsObject).
+            ("PodAnnotations", PodAnnotationsObject.ApiGroup) => new PodAnnotationsObject(CoreObjectParser.Meta(doc, clusterScoped: false)),
             _ => null,
         };
         if (obj is not null)
             objects.Add(obj);
+    }
+
+    /// <summary>Remembers where the last parsed event ended, to place errors YamlDotNet reports without a position.</summary>
+    private sealed class LastMarkParser(IParser inner) : IParser
+    {
+        public Mark Last { get; private set; } = Mark.Empty;
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            var more = inner.MoveNext();
+            if (inner.Current is { } e)
+                Last = e.End;
+            return more;
+        }
     }
 
     private static string Group(string apiVersion)

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Net;
 using Ambient.ControlPlane.Model;
 
 namespace Ambient.ControlPlane.Sources;
@@ -19,7 +18,11 @@ internal static class SecurityObjectParser
         foreach (var r in spec["targetRefs"].Items())
             refs.Add(TargetRef(r));
         if (selector is not null && refs.Count > 0)
-            throw spec["targetRefs"].Error("selector and targetRefs are mutually exclusive");
+        {
+            // Name the field actually written (it used to say spec.targetRefs for a singular targetRef too).
+            var refsField = spec["targetRefs"].Exists ? spec["targetRefs"] : spec["targetRef"];
+            throw refsField.Error("selector and targetRefs are mutually exclusive");
+        }
 
         var actionCursor = spec["action"];
         var action = (actionCursor.StringOrNull() ?? "ALLOW") switch
@@ -55,7 +58,9 @@ internal static class SecurityObjectParser
                 throw pl.Error("expected a mapping of port to mtls");
             foreach (var (k, _) in map.Children)
             {
-                var key = ((YamlDotNet.RepresentationModel.YamlScalarNode)k).Value ?? "";
+                // A non-scalar key (`? [a]: b`) used to throw InvalidCastException, escaping the file:line:field report.
+                if (k is not YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } key })
+                    throw pl.Error("keys must be port numbers");
                 var entry = pl[key];
                 if (!int.TryParse(key, out var port) || port is < 1 or > 65535)
                     throw entry.Error($"'{key}' is not a port number");
@@ -87,12 +92,36 @@ internal static class SecurityObjectParser
     {
         var from = rule["from"].Items().Select(f => Source(f["source"])).ToImmutable();
         var to = rule["to"].Items().Select(t => Operation(t["operation"])).ToImmutable();
-        var when = rule["when"].Items().Select(w =>
-        {
-            var key = w["key"].RequiredString();
-            return new RuleCondition(key, w["values"].StringList(), w["notValues"].StringList());
-        }).ToImmutable();
+        var when = rule["when"].Items().Select(Condition).ToImmutable();
         return new AuthorizationRule(from, to, when);
+    }
+
+    /// <summary>
+    /// A <c>when</c> condition. The values of the L4 keys node agents enforce are checked here, as Istio's webhook
+    /// does: they used to reach the builder unchecked, where <c>destination.port: [http]</c> threw a FormatException
+    /// out of SnapshotBuilder.Build and stopped the publisher.
+    /// </summary>
+    private static RuleCondition Condition(YamlCursor w)
+    {
+        var key = w["key"].RequiredString();
+        if (!w["values"].Exists && !w["notValues"].Exists)
+            throw w.Error($"condition '{key}' needs values or notValues");
+        foreach (var field in new[] { "values", "notValues" })
+        {
+            foreach (var item in w[field].Items())
+            {
+                switch (key)
+                {
+                    case "source.ip" or "destination.ip":
+                        Cidr(item);
+                        break;
+                    case "destination.port":
+                        _ = item.IntOrNull(1, 65535) ?? throw item.Error("must be a port number");
+                        break;
+                }
+            }
+        }
+        return new RuleCondition(key, w["values"].StringList(), w["notValues"].StringList());
     }
 
     private static RuleSource Source(YamlCursor s)
@@ -136,11 +165,18 @@ internal static class SecurityObjectParser
     private static ImmutableArray<string> Cidrs(YamlCursor c)
     {
         foreach (var item in c.Items())
-        {
-            var s = item.RequiredString();
-            if (!IPNetwork.TryParse(s, out _) && !IPAddress.TryParse(s, out _))
-                throw item.Error($"'{s}' is not an IP address or CIDR");
-        }
+            Cidr(item);
         return c.StringList();
+    }
+
+    /// <summary>
+    /// Strict syntax (IpSyntax): IPNetwork/IPAddress.TryParse took "010.0.0.0/8" as 8.0.0.0/8 and "10.1" as
+    /// 10.0.0.1, silently changing which peers a policy matches.
+    /// </summary>
+    private static void Cidr(YamlCursor item)
+    {
+        var s = item.RequiredString();
+        if (!IpSyntax.TryParseCidr(s, out _, out _))
+            throw item.Error($"'{s}' is not an IP address or CIDR");
     }
 }

@@ -8,13 +8,17 @@ namespace Ambient.ControlPlane.Sources;
 /// A position in a YAML document that knows its field path, so every validation error can say
 /// "file:line: spec.ports[1].port: must be 1-65535" instead of a bare exception.
 /// </summary>
-internal readonly struct YamlCursor(string source, YamlNode? node, string path, long parentLine)
+internal readonly struct YamlCursor(string source, YamlNode? node, string path, long line)
 {
     public string Source => source;
     public string Path => path;
     public YamlNode? Node => node;
     public bool Exists => node is not null && !IsNull(node);
-    public long Line => node is null ? parentLine : node.Start.Line;
+    /// <summary>
+    /// The line of the key (or list item) that holds this value. For a block mapping or list that is the line
+    /// naming it, not the line of its first child, which used to be reported.
+    /// </summary>
+    public long Line => line;
 
     public static YamlCursor Root(string source, YamlNode node) => new(source, node, "", node.Start.Line);
 
@@ -25,8 +29,10 @@ internal readonly struct YamlCursor(string source, YamlNode? node, string path, 
         get
         {
             var childPath = path.Length == 0 ? field : path + "." + field;
+            // A missing field is reported at the line naming its parent (the `metadata:` key for a missing
+            // metadata.name), not at the parent mapping's first child, which may be any other field.
             if (!Exists)
-                return new(source, null, childPath, Line);
+                return new(source, null, childPath, line);
             if (node is not YamlMappingNode map)
                 throw Error("expected a mapping");
             foreach (var (k, v) in map.Children)
@@ -34,7 +40,7 @@ internal readonly struct YamlCursor(string source, YamlNode? node, string path, 
                 if (k is YamlScalarNode s && s.Value == field)
                     return new(source, v, childPath, k.Start.Line);
             }
-            return new(source, null, childPath, Line);
+            return new(source, null, childPath, line);
         }
     }
 

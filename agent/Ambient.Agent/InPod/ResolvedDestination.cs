@@ -1,0 +1,17 @@
+using System.Net;
+
+namespace Ambient.Agent.InPod;
+
+/// <summary>
+/// Where an outbound connection goes. <see cref="Endpoint"/> is the address to dial (for a service, the chosen
+/// endpoint's IP and target port). Names feed metrics labels and the access log; null means "unknown".
+/// </summary>
+public sealed record ResolvedDestination(
+    DestinationKind Kind,
+    IPEndPoint Endpoint,
+    string? ServiceHostname = null,
+    string? WorkloadName = null,
+    string? WorkloadNamespace = null)
+{
+    public static ResolvedDestination Passthrough(IPEndPoint originalDestination) => new(DestinationKind.Passthrough, originalDestination);
+}

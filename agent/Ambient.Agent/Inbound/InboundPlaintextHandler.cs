@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Ambient.Agent.Admin;
+using Ambient.Agent.InPod;
+using Ambient.Agent.Proxy;
+using Ambient.Net.Netns;
+using Ambient.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Ambient.Agent.Inbound;
+
+/// <summary>
+/// The inbound plaintext listener's connections (15006, inside the destination pod's netns):
+/// <code>
+///   accept → SO_ORIGINAL_DST = podIP:port → self-call port? reject
+///          → socket created in the pod's netns, SO_MARK 1337 → connect podIP:port (via lo, not redirected)
+///          → copy both ways → metrics (reporter=destination) + access log
+/// </code>
+/// The app sees the agent's connection from its own pod IP (no source spoofing yet: that needs IP_TRANSPARENT,
+/// which the mark 0x111 / table 100 rules already prepare for).
+/// </summary>
+public sealed class InboundPlaintextHandler(NetNsExecutor executor, IDestinationResolver resolver, AgentMetrics metrics, AccessLog accessLog, ProxyOptions options, ILogger<InboundPlaintextHandler> logger) : IConnectionHandler
+{
+    public const string Direction = "inbound";
+
+    public async Task HandleAsync(Socket downstream, CapturedPod pod, CancellationToken cancellationToken)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var peer = downstream.RemoteEndPoint as IPEndPoint;
+        var source = peer is null ? null : resolver.FindWorkload(peer.Address);
+        var record = new ConnectionRecord
+        {
+            Direction = Direction,
+            SourceAddress = peer,
+            SourceWorkload = source?.Name,
+            SourceNamespace = source?.Namespace,
+            DestinationWorkload = pod.Ref.Name,
+            DestinationNamespace = pod.Ref.Namespace,
+        };
+        var labels = new TcpLabels(TcpLabels.Destination, source?.Name ?? TcpLabels.Unknown, source?.Namespace ?? TcpLabels.Unknown, TcpLabels.Unknown, pod.Ref.Name, pod.Ref.Namespace);
+        Socket? upstream = null;
+        TcpCounters? counters = null;
+        try
+        {
+            IPEndPoint target;
+            try
+            {
+                target = MeshSockets.GetOriginalDestination(downstream);
+            }
+            catch (SocketException e)
+            {
+                ProxyLog.NoOriginalDestination(logger, Direction, peer, pod.Ref.Key, e.Message);
+                record.Error = "no original destination (connection was not redirected): " + e.Message;
+                metrics.Tcp(labels).Fail();
+                return;
+            }
+            record.DestinationAddress = target;
+            if (options.SelfPorts.Contains(target.Port))
+            {
+                ProxyLog.SelfCall(logger, Direction, peer, pod.Ref.Key, target);
+                record.Error = $"self call to agent port {target.Port} rejected";
+                metrics.Tcp(labels).Fail();
+                return;
+            }
+
+            counters = metrics.Tcp(labels);
+            counters.Open();
+            upstream = await executor.RunAsync(pod.Netns, () => new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp)).ConfigureAwait(false);
+            MeshSockets.SetMark(upstream, options.PacketMark);
+            upstream.NoDelay = true;
+            downstream.NoDelay = true;
+            using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                connect.CancelAfter(options.ConnectTimeout);
+                try
+                {
+                    await upstream.ConnectAsync(target, connect.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"connect to {target} timed out after {options.ConnectTimeout.TotalSeconds:0}s");
+                }
+            }
+
+            var result = await SocketCopier.CopyAsync(downstream, upstream, counters, cancellationToken).ConfigureAwait(false);
+            record.BytesSent = result.BytesSent;
+            record.BytesReceived = result.BytesReceived;
+            if (result.Error is not null)
+            {
+                record.Error = result.Error.Message;
+                SocketCopier.Abort(upstream);
+                SocketCopier.Abort(downstream);
+            }
+        }
+        catch (Exception e) when (e is SocketException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            record.Error = e.Message;
+            metrics.Tcp(labels with { ResponseFlags = "CONNECT" }).Fail();
+            SocketCopier.Abort(downstream);
+        }
+        finally
+        {
+            counters?.Close();
+            upstream?.Dispose();
+            downstream.Dispose();
+            record.Duration = Stopwatch.GetElapsedTime(start);
+            accessLog.Write(record);
+        }
+    }
+}

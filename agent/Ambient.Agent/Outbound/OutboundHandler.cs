@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Ambient.Agent.Admin;
+using Ambient.Agent.InPod;
+using Ambient.Agent.Proxy;
+using Ambient.Net.Netns;
+using Ambient.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Ambient.Agent.Outbound;
+
+/// <summary>
+/// The outbound listener's connections (15001, inside the source pod's netns), plaintext for now:
+/// <code>
+///   accept → SO_ORIGINAL_DST → self-call? reject → resolver (VIP → endpoint | passthrough)
+///          → socket created in the source pod's netns, SO_MARK 1337 (skips the rules) → connect (10 s)
+///          → copy both ways → metrics (reporter=source) + access log
+/// </code>
+/// HBONE (mTLS to podIP:15008) replaces the plain connect in a later issue.
+/// </summary>
+public sealed class OutboundHandler(NetNsExecutor executor, IDestinationResolver resolver, AgentMetrics metrics, AccessLog accessLog, ProxyOptions options, ILogger<OutboundHandler> logger) : IConnectionHandler
+{
+    public const string Direction = "outbound";
+
+    public async Task HandleAsync(Socket downstream, CapturedPod pod, CancellationToken cancellationToken)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var record = new ConnectionRecord
+        {
+            Direction = Direction,
+            SourceAddress = downstream.RemoteEndPoint,
+            SourceWorkload = pod.Ref.Name,
+            SourceNamespace = pod.Ref.Namespace,
+        };
+        Socket? upstream = null;
+        TcpCounters? counters = null;
+        try
+        {
+            IPEndPoint original;
+            try
+            {
+                original = MeshSockets.GetOriginalDestination(downstream);
+            }
+            catch (SocketException e)
+            {
+                ProxyLog.NoOriginalDestination(logger, Direction, downstream.RemoteEndPoint, pod.Ref.Key, e.Message);
+                record.Error = "no original destination (connection was not redirected): " + e.Message;
+                Fail(pod, null, "-");
+                return;
+            }
+            record.DestinationAddress = original;
+
+            if (options.SelfPorts.Contains(original.Port) && (IPAddress.IsLoopback(original.Address) || pod.Ips.Contains(original.Address)))
+            {
+                ProxyLog.SelfCall(logger, Direction, downstream.RemoteEndPoint, pod.Ref.Key, original);
+                record.Error = $"self call to agent port {original.Port} rejected";
+                Fail(pod, null, "-");
+                return;
+            }
+
+            var dest = resolver.Resolve(original, pod.Ref);
+            record.DestinationService = dest.ServiceHostname;
+            record.DestinationWorkload = dest.WorkloadName;
+            record.DestinationNamespace = dest.WorkloadNamespace;
+            record.DestinationAddress = dest.Endpoint;
+            var labels = Labels(pod, dest, "-");
+            if (dest.Kind == DestinationKind.NoHealthyEndpoint)
+            {
+                record.Error = $"no healthy endpoint for {dest.ServiceHostname ?? original.ToString()}";
+                metrics.Tcp(labels with { ResponseFlags = "CONNECT" }).Fail();
+                return;
+            }
+
+            counters = metrics.Tcp(labels);
+            counters.Open();
+            upstream = await executor.RunAsync(pod.Netns, () => new Socket(dest.Endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp)).ConfigureAwait(false);
+            MeshSockets.SetMark(upstream, options.PacketMark);
+            upstream.NoDelay = true;
+            downstream.NoDelay = true;
+            using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                connect.CancelAfter(options.ConnectTimeout);
+                try
+                {
+                    await upstream.ConnectAsync(dest.Endpoint, connect.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"connect to {dest.Endpoint} timed out after {options.ConnectTimeout.TotalSeconds:0}s");
+                }
+            }
+
+            var result = await SocketCopier.CopyAsync(downstream, upstream, counters, cancellationToken).ConfigureAwait(false);
+            record.BytesSent = result.BytesSent;
+            record.BytesReceived = result.BytesReceived;
+            if (result.Error is not null)
+            {
+                record.Error = result.Error.Message;
+                SocketCopier.Abort(upstream);
+                SocketCopier.Abort(downstream);
+            }
+        }
+        catch (Exception e) when (e is SocketException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Connect failures and netns trouble blame the upstream side: response_flags CONNECT.
+            record.Error = e.Message;
+            metrics.Tcp(Labels(pod, null, "CONNECT")).Fail();
+            SocketCopier.Abort(downstream);
+        }
+        finally
+        {
+            counters?.Close();
+            upstream?.Dispose();
+            downstream.Dispose();
+            record.Duration = Stopwatch.GetElapsedTime(start);
+            accessLog.Write(record);
+        }
+    }
+
+    private void Fail(CapturedPod pod, ResolvedDestination? dest, string flags) => metrics.Tcp(Labels(pod, dest, flags)).Fail();
+
+    private static TcpLabels Labels(CapturedPod pod, ResolvedDestination? dest, string flags) => new(
+        TcpLabels.Source,
+        pod.Ref.Name,
+        pod.Ref.Namespace,
+        dest?.ServiceHostname ?? TcpLabels.Unknown,
+        dest?.WorkloadName ?? TcpLabels.Unknown,
+        dest?.WorkloadNamespace ?? TcpLabels.Unknown,
+        flags);
+}

@@ -1,0 +1,402 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime;
+using Ambient.Bench.Mesh;
+using Ambient.ControlPlane.Discovery;
+using Ambient.ControlPlane.Model;
+using Ambient.ControlPlane.Sources;
+using Ambient.Xds;
+
+namespace Ambient.Bench.Scenario;
+
+public sealed record ScenarioOptions
+{
+    public MeshSpec Mesh { get; init; } = new();
+    public int Clients { get; init; } = 100;
+    public int Iterations { get; init; } = 20;
+    public int Warmup { get; init; } = 3;
+    public int ColdBuilds { get; init; } = 3;
+    public int WarmRebuilds { get; init; } = 20;
+    public int DebounceQuietMs { get; init; } = 5;
+    public int DebounceMaxMs { get; init; } = 50;
+    public bool Child { get; init; } = true;
+    public string? ServerPath { get; init; }
+
+    public static ScenarioOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new ScenarioOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int() => int.Parse(Next(), CultureInfo.InvariantCulture);
+            o = args[i] switch
+            {
+                "--namespaces" => o with { Mesh = o.Mesh with { Namespaces = Int() } },
+                "--pods-per-namespace" => o with { Mesh = o.Mesh with { PodsPerNamespace = Int() } },
+                "--services-per-namespace" => o with { Mesh = o.Mesh with { ServicesPerNamespace = Int() } },
+                "--clients" => o with { Clients = Int() },
+                "--iterations" => o with { Iterations = Int() },
+                "--warmup" => o with { Warmup = Int() },
+                "--cold-builds" => o with { ColdBuilds = Int() },
+                "--warm-rebuilds" => o with { WarmRebuilds = Int() },
+                "--debounce-ms" => o with { DebounceQuietMs = Int() },
+                "--debounce-max-ms" => o with { DebounceMaxMs = Int() },
+                "--no-child" => o with { Child = false },
+                "--server" => o with { ServerPath = Next() },
+                var other => throw new ArgumentException($"unknown option {other}"),
+            };
+        }
+        if (o.DebounceMaxMs < o.DebounceQuietMs)
+            o = o with { DebounceMaxMs = o.DebounceQuietMs };
+        return o;
+    }
+
+    public const string Usage = """
+        controlplane [--namespaces 100] [--pods-per-namespace 100] [--services-per-namespace 10] [--clients 100]
+                     [--iterations 20] [--warmup 3] [--cold-builds 3] [--warm-rebuilds 20]
+                     [--debounce-ms 5] [--debounce-max-ms 50] [--no-child] [--server PATH]
+        """;
+}
+
+/// <summary>
+/// The control-plane scenario: (a) snapshot build times, (b) latency of one pod change to N delta ADS clients,
+/// (c) resident memory with the snapshot loaded and the clients connected. Prints a table with targets.
+/// </summary>
+public static class ControlPlaneScenario
+{
+    private const double BuildTargetMs = 1000;
+    private const double PushTargetMs = 50;
+    private const double RssTargetMiB = 500;
+
+    public static async Task<int> RunAsync(ScenarioOptions o)
+    {
+        var mesh = new MeshOptions();
+        var spec = o.Mesh;
+        Console.WriteLine($"Ambient control-plane benchmark: {spec}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC"
+            + $" ({GCSettings.LatencyMode}), {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+        Console.WriteLine();
+
+        var sw = Stopwatch.StartNew();
+        var objects = MeshGenerator.Generate(spec, mesh);
+        Console.WriteLine($"generated {objects.Count:N0} objects in {sw.Elapsed.TotalMilliseconds:F0} ms");
+        ProcMemory.FullGc();
+        var rssObjects = ProcMemory.Read().RssMiB;
+
+        // (a) ------------------------------------------------------------------------------------------
+        Console.WriteLine("(a) snapshot builds …");
+        var builds = MeasureBuilds(objects, mesh, o);
+        ProcMemory.FullGc();
+
+        // (b) ------------------------------------------------------------------------------------------
+        Console.WriteLine($"(b) in-process server, {o.Clients} delta clients …");
+        var push = await MeasurePushAsync(objects, mesh, o);
+
+        // (c) ------------------------------------------------------------------------------------------
+        ChildResult? child = null;
+        string? childError = null;
+        if (o.Child)
+        {
+            Console.WriteLine($"(c) child ambient-controlplane with a generated --config-dir, {o.Clients} delta clients …");
+            try
+            {
+                child = await MeasureChildAsync(push.FinalObjects, push.ExpectedVersions, o);
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException or FileNotFoundException or System.ComponentModel.Win32Exception)
+            {
+                childError = e.Message;
+                Console.WriteLine($"    child measurement failed: {e.Message}");
+            }
+        }
+
+        // Report --------------------------------------------------------------------------------------
+        Console.WriteLine();
+        var t = new TextTable("#", "measurement", "n", "median", "p90", "max", "target", "result");
+        string Ms(double v) => double.IsNaN(v) ? "—" : v >= 100 ? $"{v:F0} ms" : $"{v:F1} ms";
+        string Verdict(bool ok) => ok ? "PASS" : "MISS";
+        var all = true;
+        void Row(string id, Samples s, string what, double? targetMs = null, Func<Samples, double>? judged = null, string judgedName = "")
+        {
+            string target = "", result = "";
+            if (targetMs is { } tm)
+            {
+                var v = (judged ?? (x => x.Median))(s);
+                var ok = v <= tm;
+                all &= ok;
+                target = $"≤ {tm:F0} ms ({judgedName})";
+                result = Verdict(ok);
+            }
+            t.Row(id, what, s.Count.ToString(CultureInfo.InvariantCulture), Ms(s.Median), Ms(s.P90), Ms(s.Max), target, result);
+        }
+
+        Row("a1", builds.Cold, "full snapshot build, cold (fresh SnapshotBuilder; run 1 includes JIT)", BuildTargetMs, s => s.Max, "max");
+        Row("a2", builds.Warm, $"snapshot rebuild, one pod changed ({builds.ChangedPerRebuild} resources changed)");
+        Row("a3", builds.StoreSnapshot, $"ConfigStore.Snapshot(): merge {objects.Count:N0} objects → ClusterState");
+        Row("b1", push.EndToEnd, $"pod change → all {o.Clients} clients, end to end (store.Upsert; debounce quiet {o.DebounceQuietMs} ms)", PushTargetMs, s => s.P90, "p90");
+        Row("b2", push.FromPublish, $"pod change → all {o.Clients} clients, from PublishNow (no debounce)", PushTargetMs, s => s.P90, "p90");
+        Row("b3", push.FromPublishFirst, "  … from PublishNow to the first client");
+        Row("b4", push.PublishCall, "  … PublishNow itself (merge + build + diff + notify streams)");
+        Row("b5", push.InitialFanout, $"initial snapshot ({push.Resources:N0} resources) to {o.Clients} new clients");
+
+        var mem = new TextTable("#", "resident memory (VmRSS)", "RSS", "peak (VmHWM)", "target", "result");
+        var memTarget = $"≤ {RssTargetMiB:F0} MiB";
+        if (child is { } c)
+        {
+            var ok = c.RssMiB <= RssTargetMiB;
+            all &= ok;
+            mem.Row("c1", $"child ambient-controlplane: server only, snapshot loaded, {o.Clients} clients connected, no forced GC", Mib(c.RssMiB), Mib(c.PeakMiB), memTarget, Verdict(ok));
+        }
+        var inOk = push.RssWithClientsMiB <= RssTargetMiB;
+        if (child is null)
+            all &= inOk;
+        mem.Row("c2", $"in-process: server + {o.Clients} clients + generator, after full GC (clients live here too)",
+            Mib(push.RssWithClientsMiB), Mib(push.PeakMiB), child is null ? memTarget : "", child is null ? Verdict(inOk) : "(info)");
+        mem.Row("c3", "in-process: server with snapshot loaded, no clients, after full GC", Mib(push.RssServerOnlyMiB), "", "", "(info)");
+        mem.Row("c4", "in-process: generated objects only (baseline), after full GC", Mib(rssObjects), "", "", "(info)");
+
+        Console.WriteLine(t.ToString());
+        Console.WriteLine(mem.ToString());
+        Console.WriteLine($"managed heap after full GC, in-process with clients: {push.ManagedMiB:F0} MiB (GC.GetTotalMemory)");
+        if (child is { } cc)
+        {
+            Console.WriteLine($"child: {cc.Command}");
+            Console.WriteLine($"child: ready {cc.ReadyMs:F0} ms after start (YAML parse + cold build); initial snapshot to {o.Clients} clients in {cc.InitialFanoutMs:F0} ms;"
+                + $" serves {cc.ComparedResources:N0} resources, {(cc.Mismatches == 0 ? "identical to the in-process snapshot" : $"{cc.Mismatches} DIFFER from the in-process snapshot")}");
+        }
+        else if (childError is not null)
+        {
+            Console.WriteLine($"child measurement failed ({childError}); the memory target is judged on the in-process figure.");
+        }
+        Console.WriteLine($"""
+
+            Notes: times are wall clock on this machine ({Environment.ProcessorCount} cores) with the {o.Clients} clients in this process, competing with the
+            server for the CPU. "p90" is nearest-rank over {o.Iterations} changes after {o.Warmup} warm-up changes; each change flips one pod's
+            readiness (a different pod each time). b1 starts before ConfigStore.Upsert and includes the publisher's debounce (quiet
+            {o.DebounceQuietMs} ms, max {o.DebounceMaxMs} ms; production default 100 ms / 1 s); b2 starts just before XdsPublisher.PublishNow.
+            Both end when the last client has read the Address response carrying the changed workload.
+            """);
+        Console.WriteLine(all ? "ALL TARGETS MET" : "SOME TARGETS MISSED");
+        return 0;
+    }
+
+    private static string Mib(double v) => double.IsNaN(v) ? "—" : $"{v:F0} MiB";
+
+    private sealed record BuildResult(Samples Cold, Samples Warm, Samples StoreSnapshot, int ChangedPerRebuild);
+
+    private static BuildResult MeasureBuilds(List<KubeObject> objects, MeshOptions mesh, ScenarioOptions o)
+    {
+        var state = new ClusterState(objects);
+        var cold = new Samples("cold");
+        SnapshotBuilder builder = null!;
+        XdsSnapshot snapshot = XdsSnapshot.Empty;
+        for (var i = 0; i < Math.Max(1, o.ColdBuilds); i++)
+        {
+            builder = new SnapshotBuilder(mesh);
+            var t0 = Stopwatch.GetTimestamp();
+            snapshot = builder.Build(state);
+            cold.AddTicks(Stopwatch.GetTimestamp() - t0);
+            Console.WriteLine($"    cold build {i + 1}: {cold.Values[^1]:F0} ms, {snapshot.ResourceCount:N0} resources");
+        }
+
+        // Warm: the same builder, each state one pod (a different one each time) away from the last.
+        var list = objects.ToList();
+        var podIndexes = Enumerable.Range(0, list.Count).Where(i => list[i] is PodObject).ToArray();
+        var warm = new Samples("warm");
+        var changed = 0;
+        for (var i = 0; i < o.WarmRebuilds + 2; i++)
+        {
+            var idx = podIndexes[(int)((long)i * 7919 % podIndexes.Length)];
+            var pod = (PodObject)list[idx];
+            list[idx] = pod with { Ready = !pod.Ready };
+            var next = new ClusterState(list);
+            var t0 = Stopwatch.GetTimestamp();
+            snapshot = builder.Build(next);
+            var elapsed = Stopwatch.GetTimestamp() - t0;
+            if (i >= 2)
+                warm.AddTicks(elapsed);
+            changed = snapshot.ChangesSincePrevious?.Values.Sum(c => c.Count) ?? -1;
+        }
+
+        var store = new ConfigStore();
+        store.ReplaceOrigin(MeshGenerator.Origin, list);
+        var merge = new Samples("store");
+        for (var i = 0; i < o.WarmRebuilds + 2; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            _ = store.Snapshot();
+            if (i >= 2)
+                merge.AddTicks(Stopwatch.GetTimestamp() - t0);
+        }
+        return new BuildResult(cold, warm, merge, changed);
+    }
+
+    private sealed record PushResult(
+        Samples EndToEnd, Samples FromPublish, Samples FromPublishFirst, Samples PublishCall, Samples InitialFanout, int Resources,
+        double RssServerOnlyMiB, double RssWithClientsMiB, double PeakMiB, double ManagedMiB,
+        Dictionary<string, Dictionary<string, string>> ExpectedVersions, List<KubeObject> FinalObjects);
+
+    private static async Task<PushResult> MeasurePushAsync(List<KubeObject> objects, MeshOptions mesh, ScenarioOptions o)
+    {
+        await using var cp = await InProcessControlPlane.StartAsync(mesh, TimeSpan.FromMilliseconds(o.DebounceQuietMs), TimeSpan.FromMilliseconds(o.DebounceMaxMs));
+        var list = objects.ToList();
+        cp.Store.ReplaceOrigin(MeshGenerator.Origin, list);
+        var t0 = Stopwatch.GetTimestamp();
+        cp.Publisher.PublishNow();
+        Console.WriteLine($"    initial PublishNow (cold build inside the server): {Samples.Ms(Stopwatch.GetTimestamp() - t0):F0} ms");
+        ProcMemory.FullGc();
+        var rssServer = ProcMemory.Read().RssMiB;
+
+        var board = new ProbeBoard();
+        var fanout = new Samples("initial");
+        var clients = new List<DeltaClient>();
+        try
+        {
+            t0 = Stopwatch.GetTimestamp();
+            clients.AddRange(await Task.WhenAll(Enumerable.Range(0, o.Clients).Select(i => DeltaClient.ConnectAsync(i, cp.Address, board))));
+            await Task.WhenAll(clients.Select(c => c.Initial)).WaitAsync(TimeSpan.FromMinutes(5));
+            fanout.AddTicks(Stopwatch.GetTimestamp() - t0);
+            var addresses = cp.Cache.Current.Get(TypeUrls.Address).Items.Count;
+            var authz = cp.Cache.Current.Get(TypeUrls.Authorization).Items.Count;
+            if (clients.Any(c => c.InitialAddresses != addresses || c.InitialAuthorizations != authz))
+                throw new InvalidOperationException($"a client's initial snapshot is incomplete (expected {addresses} addresses, {authz} authorizations)");
+            Console.WriteLine($"    {o.Clients} clients hold the initial snapshot ({addresses:N0} addresses, {authz} authorizations) after {fanout.Values[0]:F0} ms");
+
+            var podIndexes = Enumerable.Range(0, list.Count).Where(i => list[i] is PodObject).ToArray();
+            var change = 0;
+
+            // One pod change, watched by every client. Returns (first, last) arrival relative to t0, and t0.
+            async Task<(long T0, long First, long Last, long PublishReturned)> ChangeOnceAsync(bool direct)
+            {
+                var idx = podIndexes[(int)((long)change++ * 7919 % podIndexes.Length)];
+                var pod = (PodObject)list[idx];
+                var uid = WorkloadBuilder.Uid(mesh, pod);
+                var oldVersion = cp.Cache.Current.Get(TypeUrls.Address).Items[uid].Version;
+                var modified = pod with { Ready = !pod.Ready };
+                list[idx] = modified;
+                var probe = new ChangeProbe(uid, oldVersion, clients.Count);
+                board.Current = probe;
+                long start, published = 0;
+                if (direct)
+                {
+                    cp.Store.Upsert(MeshGenerator.Origin, modified);
+                    start = Stopwatch.GetTimestamp();
+                    cp.Publisher.PublishNow();
+                    published = Stopwatch.GetTimestamp();
+                }
+                else
+                {
+                    start = Stopwatch.GetTimestamp();
+                    cp.Store.Upsert(MeshGenerator.Origin, modified);
+                }
+                try
+                {
+                    await probe.Done.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                }
+                catch (TimeoutException)
+                {
+                    throw new TimeoutException($"only {probe.Arrivals.Count(a => a != 0)} of {clients.Count} clients saw the change to {uid} within 30 s");
+                }
+                board.Current = null;
+                await Task.Delay(30); // let the ACKs drain so changes do not overlap
+                return (start, probe.Arrivals.Min(), probe.Arrivals.Max(), published);
+            }
+
+            var fromPublish = new Samples("publish");
+            var fromPublishFirst = new Samples("publish-first");
+            var publishCall = new Samples("publish-call");
+            for (var i = 0; i < o.Warmup + o.Iterations; i++)
+            {
+                var (s, first, last, pub) = await ChangeOnceAsync(direct: true);
+                if (i < o.Warmup)
+                    continue;
+                fromPublish.AddTicks(last - s);
+                fromPublishFirst.AddTicks(first - s);
+                publishCall.AddTicks(pub - s);
+            }
+            Console.WriteLine($"    from PublishNow: median {fromPublish.Median:F1} ms, p90 {fromPublish.P90:F1} ms, max {fromPublish.Max:F1} ms");
+
+            var endToEnd = new Samples("e2e");
+            await cp.StartPublisherLoopAsync();
+            for (var i = 0; i < o.Warmup + o.Iterations; i++)
+            {
+                var (s, _, last, _) = await ChangeOnceAsync(direct: false);
+                if (i >= o.Warmup)
+                    endToEnd.AddTicks(last - s);
+            }
+            await cp.StopPublisherLoopAsync();
+            Console.WriteLine($"    end to end:      median {endToEnd.Median:F1} ms, p90 {endToEnd.P90:F1} ms, max {endToEnd.Max:F1} ms");
+
+            // (c), in-process: the server, its snapshot and the clients' connections all live in this heap.
+            ProcMemory.FullGc();
+            await Task.Delay(1000);
+            ProcMemory.FullGc();
+            var (rss, peak) = ProcMemory.Read();
+            var managed = GC.GetTotalMemory(false) / 1048576.0;
+            var gens = GC.GetGCMemoryInfo(GCKind.Any).GenerationInfo.ToArray();
+            Console.WriteLine($"    in-process after full GC: RSS {rss:F0} MiB; managed heap by generation (MiB): "
+                + string.Join(", ", gens.Select((g, i) => $"{(i < 3 ? $"gen{i}" : i == 3 ? "LOH" : "POH")} {g.SizeAfterBytes / 1048576.0:F0}")));
+
+            var expected = cp.Cache.Current.Types.ToDictionary(
+                t => t.Key, t => t.Value.Items.ToDictionary(kv => kv.Key, kv => kv.Value.Version, StringComparer.Ordinal), StringComparer.Ordinal);
+            return new PushResult(endToEnd, fromPublish, fromPublishFirst, publishCall, fanout, cp.Cache.Current.ResourceCount,
+                rssServer, rss, peak, managed, expected, list);
+        }
+        finally
+        {
+            board.Current = null;
+            await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
+        }
+    }
+
+    private sealed record ChildResult(string Command, double ReadyMs, double InitialFanoutMs, double RssMiB, double PeakMiB, int ComparedResources, int Mismatches);
+
+    private static async Task<ChildResult> MeasureChildAsync(List<KubeObject> objects, Dictionary<string, Dictionary<string, string>> expected, ScenarioOptions o)
+    {
+        var dir = Directory.CreateTempSubdirectory("ambient-bench-manifests-").FullName;
+        try
+        {
+            MeshGenerator.WriteManifests(objects, dir);
+            var t0 = Stopwatch.GetTimestamp();
+            await using var child = await ChildControlPlane.StartAsync(o.ServerPath, dir, o.DebounceQuietMs, TimeSpan.FromMinutes(3));
+            var readyMs = Samples.Ms(Stopwatch.GetTimestamp() - t0);
+
+            // The child must serve exactly the mesh measured in-process (versions are content hashes).
+            var served = await child.SnapshotVersionsAsync();
+            var compared = 0;
+            var mismatches = 0;
+            foreach (var type in expected.Keys.Union(served.Keys))
+            {
+                var e = expected.GetValueOrDefault(type) ?? [];
+                var s = served.GetValueOrDefault(type) ?? [];
+                foreach (var name in e.Keys.Union(s.Keys))
+                {
+                    compared++;
+                    if (!e.TryGetValue(name, out var ev) || !s.TryGetValue(name, out var sv) || ev != sv)
+                        mismatches++;
+                }
+            }
+
+            var board = new ProbeBoard();
+            var clients = new List<DeltaClient>();
+            try
+            {
+                t0 = Stopwatch.GetTimestamp();
+                clients.AddRange(await Task.WhenAll(Enumerable.Range(0, o.Clients).Select(i => DeltaClient.ConnectAsync(i, child.XdsAddress, board))));
+                await Task.WhenAll(clients.Select(c => c.Initial)).WaitAsync(TimeSpan.FromMinutes(5));
+                var fanoutMs = Samples.Ms(Stopwatch.GetTimestamp() - t0);
+                // Let the server settle (ACKs, write buffers returned to the pool) before reading its memory.
+                await Task.Delay(3000);
+                var (rss, peak) = ProcMemory.Read(child.Pid.ToString(CultureInfo.InvariantCulture));
+                return new ChildResult(child.Command, readyMs, fanoutMs, rss, peak, compared, mismatches);
+            }
+            finally
+            {
+                await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+namespace Ambient.Ctl.Local;
+
+/// <summary>Where the local mesh keeps its state and finds its programs.</summary>
+internal sealed record LocalMeshOptions
+{
+    /// <summary>State, logs, generated manifests and sockets. One mesh per state directory.</summary>
+    public string StateDir { get; init; } = "/run/ambient-local";
+
+    /// <summary>Prefix of every network namespace and CNI network name the mesh creates.</summary>
+    public string Prefix { get; init; } = "amb";
+
+    /// <summary>Directory holding ambient-controlplane, ambient-agent and ambient-cni.</summary>
+    public string BinDir { get; init; } = "out/bin";
+
+    /// <summary>Directory of Debian's CNI plugins (bridge, host-local, loopback).</summary>
+    public string CniPluginDir { get; init; } = "/usr/lib/cni";
+
+    public string XdsAddress { get; init; } = "127.0.0.1:15010";
+    public string StatusAddress { get; init; } = "127.0.0.1:15014";
+    public string FailPolicy { get; init; } = "closed";
+
+    public string ManifestsDir => Path.Combine(StateDir, "manifests");
+    public string PodStatusDir => Path.Combine(StateDir, "status");
+    public string LogsDir => Path.Combine(StateDir, "logs");
+    public string XdsSocket => Path.Combine(StateDir, "xds.sock");
+}
