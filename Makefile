@@ -5,7 +5,9 @@ OUT := out/bin
 CONFIG ?= Release
 
 # Debian packages the tests, demo and benchmarks use (installed idempotently by `make deps`).
-DEB_PACKAGES := python3 python3-grpcio python3-protobuf protobuf-compiler curl procps
+DEB_PACKAGES := python3 python3-grpcio python3-protobuf protobuf-compiler curl procps \
+	iproute2 iptables nftables util-linux containernetworking-plugins clang-14 \
+	golang-go golang-github-appc-cni-dev
 
 .PHONY: all build test demo bench deps clean
 
@@ -19,10 +21,17 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "make deps: all Debian packages present"; fi
 
+# Each program is published into out/<name>/ (their dependency sets differ) and linked from out/bin/.
+PROGRAMS := controlplane/Ambient.ControlPlane:ambient-controlplane agent/Ambient.Agent:ambient-agent ctl/Ambient.Ctl:ambientctl
+
 build:
 	$(DOTNET) build Ambient.sln -c $(CONFIG) --nologo -v quiet -clp:ErrorsOnly
-	$(DOTNET) publish controlplane/Ambient.ControlPlane -c $(CONFIG) --nologo -v quiet -clp:ErrorsOnly -o $(OUT)
-	@echo "built: $$(ls $(OUT) | grep -E '^ambient-' | grep -v '\.' | tr '\n' ' ')"
+	@mkdir -p $(OUT)
+	@for p in $(PROGRAMS); do proj=$${p%%:*}; exe=$${p##*:}; \
+		$(DOTNET) publish $$proj -c $(CONFIG) --nologo -v quiet -clp:ErrorsOnly -o out/$$exe || exit 1; \
+		ln -sfn ../$$exe/$$exe $(OUT)/$$exe; done
+	$(DOTNET) publish cni/Ambient.Cni -c $(CONFIG) --nologo -v quiet -clp:ErrorsOnly -o $(OUT)
+	@echo "built: $$(ls $(OUT) | tr '\n' ' ')"
 
 test: deps build
 	scripts/run-tests.sh $(CONFIG)

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 
 namespace Ambient.Agent.State;
@@ -163,7 +162,4 @@ public sealed class LoadBalancer(WorkloadStore store, string localNode = "")
         }
         return w.Addresses[0];
     }
-
-    /// <summary>Kept for callers that compare families without normalizing.</summary>
-    internal static bool IsV6(IPAddress a) => a.AddressFamily == AddressFamily.InterNetworkV6;
 }

@@ -22,6 +22,12 @@ public sealed class FileSourceOptions
 
     /// <summary>Safety-net rescan period; change notifications usually arrive much sooner.</summary>
     public TimeSpan RescanInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How long a file that had objects must stay empty before it counts as emptied. An in-place save truncates
+    /// the file before writing it; a scan in between must not withdraw the file's objects.
+    /// </summary>
+    public TimeSpan EmptyFileSettle { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -36,6 +42,8 @@ public sealed partial class FileSource(ConfigStore store, ControlPlaneMetrics me
     private readonly Dictionary<string, (DateTime Mtime, long Length)> _seen = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyList<ManifestException>> _errors = new(StringComparer.Ordinal);
     private readonly Lock _errorsLock = new();
+    private readonly HashSet<string> _hasObjects = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTime> _emptySince = new(StringComparer.Ordinal);
 
     /// <summary>Files whose current content is rejected, with why.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<ManifestException>> Errors
@@ -137,6 +145,8 @@ public sealed partial class FileSource(ConfigStore store, ControlPlaneMetrics me
         foreach (var gone in _seen.Keys.Where(p => !present.Contains(p)).ToList())
         {
             _seen.Remove(gone);
+            _hasObjects.Remove(gone);
+            _emptySince.Remove(gone);
             lock (_errorsLock)
                 _errors.Remove(gone);
             store.RemoveOrigin(Origin(gone));
@@ -172,6 +182,24 @@ public sealed partial class FileSource(ConfigStore store, ControlPlaneMetrics me
             _seen.Remove(path); // try again on the next scan
             return;
         }
+        // A scan between the truncate and the write of an in-place save (most editors, File.WriteAllText) read an
+        // empty file and withdrew all its objects from every client until the write was seen; had the new content
+        // then been rejected, the empty read would have stayed in force as the "last good" content. So an empty
+        // file that had objects is applied only once we have seen it empty for EmptyFileSettle (timed from our
+        // first empty read: the truncate does not reliably move the mtime); until then the next scan (a change
+        // event or the rescan timer) looks again.
+        if (text.Length == 0 && _hasObjects.Contains(path))
+        {
+            var now = DateTime.UtcNow;
+            if (!_emptySince.TryGetValue(path, out var since))
+                _emptySince[path] = since = now;
+            if (now - since < options.Value.EmptyFileSettle)
+            {
+                _seen.Remove(path);
+                return;
+            }
+        }
+        _emptySince.Remove(path);
         var result = ManifestParser.Parse(display, text);
         if (!result.Ok)
         {
@@ -185,6 +213,10 @@ public sealed partial class FileSource(ConfigStore store, ControlPlaneMetrics me
         lock (_errorsLock)
             _errors.Remove(path);
         store.ReplaceOrigin(Origin(path), result.Objects);
+        if (result.Objects.Count > 0)
+            _hasObjects.Add(path);
+        else
+            _hasObjects.Remove(path);
         foreach (var o in result.Objects)
         {
             var origins = store.OriginsOf(o.Key);

@@ -6,6 +6,7 @@ namespace Ambient.Agent.Tests.Redirection;
 /// <summary>The generated rules are exactly protocol-facts §b, in iptables-save's canonical form.</summary>
 public sealed class InPodRulesTests
 {
+    /// <summary>Rules appear in §b's numbered order (3, 4, 5 … 9, 10, 11); per-chain order is what iptables keeps.</summary>
     [Fact]
     public void RestoreInput_DefaultOptions_IsExactlyTheIstioInPodRules()
     {
@@ -22,8 +23,8 @@ public sealed class InPodRulesTests
             :ISTIO_PRERT - [0:0]
             :ISTIO_OUTPUT - [0:0]
             -A ISTIO_PRERT -s 169.254.7.127/32 -p tcp -m tcp -j ACCEPT
-            -A ISTIO_PRERT ! -d 127.0.0.1/32 -p tcp -m tcp ! --dport 15008 -m mark ! --mark 0x539/0xfff -j REDIRECT --to-ports 15006
             -A ISTIO_OUTPUT -d 169.254.7.127/32 -p tcp -m tcp -j ACCEPT
+            -A ISTIO_PRERT ! -d 127.0.0.1/32 -p tcp -m tcp ! --dport 15008 -m mark ! --mark 0x539/0xfff -j REDIRECT --to-ports 15006
             -A ISTIO_OUTPUT -p tcp -m mark --mark 0x111/0xfff -j ACCEPT
             -A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -j ACCEPT
             -A ISTIO_OUTPUT ! -d 127.0.0.1/32 -p tcp -m mark ! --mark 0x539/0xfff -j REDIRECT --to-ports 15001

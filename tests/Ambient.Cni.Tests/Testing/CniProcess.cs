@@ -3,12 +3,6 @@ using System.Text;
 
 namespace Ambient.Cni.Tests.Testing;
 
-/// <summary>What one run of the binary did.</summary>
-public sealed record CniRun(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
-{
-    public override string ToString() => $"exit {ExitCode} after {Elapsed.TotalMilliseconds:0.0} ms\nstdout: {Stdout}\nstderr: {Stderr}";
-}
-
 /// <summary>
 /// Runs ambient-cni the way a container runtime does: a clean environment holding only the CNI_*
 /// variables given, the config on stdin, stdout and stderr captured separately.

@@ -87,9 +87,3 @@ public sealed class NativeCniBinary : IAsyncLifetime
         typeof(NativeCniBinary).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value
         ?? throw new InvalidOperationException($"assembly metadata {key} missing; see Ambient.Cni.Tests.csproj");
 }
-
-[CollectionDefinition(Name)]
-public sealed class NativeCniCollection : ICollectionFixture<NativeCniBinary>
-{
-    public const string Name = "native ambient-cni";
-}

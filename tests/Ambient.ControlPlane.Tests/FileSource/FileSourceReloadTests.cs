@@ -85,16 +85,9 @@ public sealed class FileSourceReloadTests
         Assert.Contains(Key("edited"), (await watch.NextAsync(Bounded)).Resources.Select(r => r.Name));
 
         await File.WriteAllTextAsync(Path.Combine(cp.ConfigDir, "svc.yaml"), ServiceYaml("edited", 8080));
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var push = await watch.NextAsync(Bounded - deadline.Elapsed);
-            // The edit must arrive as an update: never withdrawn in between (e.g. by reading a half-written file).
-            Assert.DoesNotContain(Key("edited"), push.RemovedResources);
-            if (push.Resources.FirstOrDefault(r => r.Name == Key("edited")) is { } resource
-                && resource.Resource_.Unpack<WdsAddress>().Service.Ports[0].ServicePort == 8080)
-                break;
-        }
+        // The edit arrives as an update, never as a removal in between (e.g. from reading a half-written file).
+        await watch.UntilAsync(p => p.Resources.Any(r => r.Name == Key("edited") && r.Resource_.Unpack<WdsAddress>().Service.Ports[0].ServicePort == 8080),
+            Key("edited"), Bounded);
     }
 
     [Fact]
@@ -116,6 +109,35 @@ public sealed class FileSourceReloadTests
     }
 
     [Fact]
+    public async Task InPlaceSave_ScannedWhileEmpty_ObjectsNeverWithdrawn()
+    {
+        // An in-place save truncates, then writes. A scan in between used to withdraw the file's objects from
+        // every client (seen as a flaky removal under load in the edit test above).
+        await using var cp = await TestControlPlane.StartAsync(new Dictionary<string, string> { ["a.yaml"] = ServiceYaml("alpha", 80) });
+        await using var watch = await AddressWatch.OpenAsync(cp);
+        Assert.Contains(Key("alpha"), (await watch.NextAsync(Bounded)).Resources.Select(r => r.Name));
+
+        await File.WriteAllTextAsync(Path.Combine(cp.ConfigDir, "a.yaml"), ""); // the truncate, then a stall
+        // Sync point: files are scanned in name order in one pass, so once z.yaml is served the empty a.yaml was read.
+        await File.WriteAllTextAsync(Path.Combine(cp.ConfigDir, "z.yaml"), ServiceYaml("zulu", 80));
+        await watch.UntilAsync(p => p.Resources.Any(r => r.Name == Key("zulu")), Key("alpha"), Bounded);
+        Assert.NotNull(Resource(cp, "alpha"));
+
+        await File.WriteAllTextAsync(Path.Combine(cp.ConfigDir, "a.yaml"), ServiceYaml("alpha", 81)); // the write
+        await watch.UntilAsync(p => p.Resources.Any(r => r.Name == Key("alpha") && r.Resource_.Unpack<WdsAddress>().Service.Ports[0].ServicePort == 81),
+            Key("alpha"), Bounded);
+    }
+
+    [Fact]
+    public async Task File_EmptiedForGood_ObjectsWithdrawnAfterSettling()
+    {
+        await using var cp = await TestControlPlane.StartAsync(new Dictionary<string, string> { ["a.yaml"] = ServiceYaml("alpha", 80) });
+        await File.WriteAllTextAsync(Path.Combine(cp.ConfigDir, "a.yaml"), "");
+        await WaitUntilAsync(() => Resource(cp, "alpha") is null, Bounded, "the emptied file's Service to be withdrawn");
+        Assert.Empty(Files(cp).Errors);
+    }
+
+    [Fact]
     public async Task BadEdit_KeepsLastGoodContentWhileOtherFilesUpdate()
     {
         await using var cp = await TestControlPlane.StartAsync(new Dictionary<string, string>
@@ -130,7 +152,7 @@ public sealed class FileSourceReloadTests
         await WaitUntilAsync(() => Files(cp).Errors.Keys.Any(k => k.EndsWith("a.yaml", StringComparison.Ordinal)), Bounded, "a.yaml to be rejected");
 
         // Another file still updates, and the rejected file's objects are exactly as before.
-        await cp.WriteFileAndWaitAsync("b.yaml", ServiceYaml("beta", 81));
+        await File.WriteAllTextAsync(Path.Combine(cp.ConfigDir, "b.yaml"), ServiceYaml("beta", 81));
         await WaitUntilAsync(() => FirstPort(cp, "beta") == 81, Bounded, "b.yaml's edit to be served");
         Assert.Same(good, Resource(cp, "alpha"));
         Assert.Equal(80u, FirstPort(cp, "alpha"));
@@ -196,8 +218,8 @@ public sealed class FileSourceReloadTests
         await WaitUntilAsync(() => Files(cp).Errors.Count == 1, Bounded, "the policy to be rejected");
         Assert.Equal("spec.rules[0].when[0].values[0]", Assert.Single(Assert.Single(Files(cp).Errors).Value).Field);
 
-        await cp.WriteFileAndWaitAsync("svc.yaml", ServiceYaml("after", 80));
-        Assert.NotNull(Resource(cp, "after"));
+        await File.WriteAllTextAsync(Path.Combine(cp.ConfigDir, "svc.yaml"), ServiceYaml("after", 80));
+        await WaitUntilAsync(() => Resource(cp, "after") is not null, Bounded, "a later file to be served");
     }
 
     [Fact]
@@ -210,7 +232,6 @@ public sealed class FileSourceReloadTests
         // Written last: once it is served, the scan that found it has passed over the files above.
         await File.WriteAllTextAsync(Path.Combine(cp.ConfigDir, "real.yaml"), ServiceYaml("real", 80));
         await WaitUntilAsync(() => Resource(cp, "real") is not null, Bounded, "real.yaml to be served");
-        Files(cp).Rescan();
 
         Assert.Empty(Files(cp).Errors);
         Assert.Null(Resource(cp, "from-txt"));
@@ -252,6 +273,21 @@ public sealed class FileSourceReloadTests
             var response = _call.ResponseStream.Current;
             await _call.RequestStream.WriteAsync(new DeltaDiscoveryRequest { TypeUrl = response.TypeUrl, ResponseNonce = response.Nonce });
             return response;
+        }
+
+        /// <summary>Reads pushes until one satisfies <paramref name="done"/>; fails if any withdraws <paramref name="mustStay"/>.</summary>
+        public async Task UntilAsync(Func<DeltaDiscoveryResponse, bool> done, string mustStay, TimeSpan timeout)
+        {
+            var sw = Stopwatch.StartNew();
+            var seen = new List<string>();
+            while (true)
+            {
+                var push = await NextAsync(timeout - sw.Elapsed);
+                seen.Add($"+[{string.Join(", ", push.Resources.Select(r => r.Name))}] -[{string.Join(", ", push.RemovedResources)}]");
+                Assert.False(push.RemovedResources.Contains(mustStay), $"{mustStay} was withdrawn; pushes so far:\n{string.Join("\n", seen)}");
+                if (done(push))
+                    return;
+            }
         }
 
         public ValueTask DisposeAsync()

@@ -105,7 +105,8 @@ public static class GoldenFile
         }
         if (!File.Exists(goldenPath))
         {
-            Assert.Fail($"golden file {goldenPath} does not exist. Create it by running the tests with {UpdateVariable}=1 "
+            var checkedIn = alsoWriteTo is null ? "" : $" (checked in as {alsoWriteTo})";
+            Assert.Fail($"golden file {goldenPath}{checkedIn} does not exist. Create it by running the tests with {UpdateVariable}=1 "
                 + $"(e.g. `{UpdateVariable}=1 dotnet test tests/Ambient.ControlPlane.Tests --filter FullyQualifiedName~Golden`), "
                 + "then review the generated file against Istio's semantics before committing it.");
         }

@@ -1,0 +1,69 @@
+using System.Net;
+using Ambient.Agent.InPod;
+
+namespace Ambient.Agent.State;
+
+/// <summary>The data path's <see cref="IEnrollment"/> seam over <see cref="PodEnrollmentView"/>.</summary>
+public sealed class EnrollmentAdapter : IEnrollment, IDisposable
+{
+    private readonly PodEnrollmentView _view;
+
+    public EnrollmentAdapter(PodEnrollmentView view)
+    {
+        _view = view;
+        _view.Changed += OnViewChanged;
+    }
+
+    /// <summary>Raised when a known pod's enrolment flips (namespace or pod label changed); on the xDS receive thread.</summary>
+    public event Action<EnrollmentChange>? Changed;
+
+    public async Task<EnrollmentDecision> WaitForPodAsync(string podNamespace, string podName, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var pod = await _view.WaitForPodAsync(podNamespace, podName, timeout, cancellationToken).ConfigureAwait(false);
+        return Decide(pod, podNamespace, podName, timeout, _view.Synced.IsCompleted);
+    }
+
+    /// <summary>The decision for what the view knows (pure; table-tested).</summary>
+    public static EnrollmentDecision Decide(PodEnrollmentInfo? pod, string podNamespace, string podName, TimeSpan waited, bool synced)
+    {
+        if (pod is null)
+        {
+            return EnrollmentDecision.Unknown(synced
+                ? $"the control plane does not list pod {podNamespace}/{podName} (waited {waited.TotalSeconds:0.#}s)"
+                : "no PodEnrollment from the control plane yet (not synced)");
+        }
+        return pod.Enrolled
+            ? new EnrollmentDecision(EnrollmentStatus.Enrolled, pod.Uid, "ambient enablement selectors match")
+            : new EnrollmentDecision(EnrollmentStatus.NotEnrolled, pod.Uid, "not ambient (istio.io/dataplane-mode), or host network");
+    }
+
+    private void OnViewChanged(PodEnrollmentEvent e)
+    {
+        if (e.EnrollmentFlipped)
+            Changed?.Invoke(new EnrollmentChange(e.Current!.Namespace, e.Current.Name, e.Current.Uid, e.Current.Enrolled));
+    }
+
+    public void Dispose() => _view.Changed -= OnViewChanged;
+}
+
+/// <summary>The data path's <see cref="IDestinationResolver"/> seam over <see cref="LoadBalancer"/>.</summary>
+public sealed class DestinationResolverAdapter(LoadBalancer balancer) : IDestinationResolver
+{
+    public ResolvedDestination Resolve(IPEndPoint originalDestination, PodRef source) =>
+        ToResolved(balancer.Resolve(originalDestination, source.Namespace, source.Name));
+
+    public WorkloadInfo? FindWorkload(IPAddress address) =>
+        balancer.Store.Current.FindWorkload(address) is { } w ? new WorkloadInfo(w.Name, w.Namespace, w.ServiceAccount) : null;
+
+    /// <summary>
+    /// <see cref="Route"/> → <see cref="ResolvedDestination"/>. Not carried across yet: <see cref="Route.Hbone"/> (the
+    /// HBONE work adds it to the data path's record).
+    /// </summary>
+    public static ResolvedDestination ToResolved(Route route) => route.Kind switch
+    {
+        RouteKind.Service => new ResolvedDestination(DestinationKind.Service, route.Target, route.Service!.Hostname, route.Workload!.Name, route.Workload.Namespace),
+        RouteKind.Workload => new ResolvedDestination(DestinationKind.Workload, route.Target, null, route.Workload!.Name, route.Workload.Namespace),
+        RouteKind.NoHealthyUpstream => new ResolvedDestination(DestinationKind.NoHealthyEndpoint, route.Original, route.Service?.Hostname),
+        _ => new ResolvedDestination(DestinationKind.Passthrough, route.Original, route.Service?.Hostname),
+    };
+}

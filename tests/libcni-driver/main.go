@@ -1,0 +1,56 @@
+// libcni-driver: drives a CNI plugin chain through the reference runtime library (libcni, from Debian's
+// golang-github-appc-cni-dev), exactly as containerd or CRI-O do, so ambient-cni is tested by a runtime we
+// did not write. Built by the tests with Debian's Go, offline (GOPATH mode).
+//
+// usage: libcni-driver add|check|del CONFLIST NETNS CONTAINER_ID [K=V ...]
+// env:   CNI_PATH (plugin dirs, ':'-separated), CNI_CACHE_DIR (result cache)
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/containernetworking/cni/libcni"
+)
+
+func main() {
+	if len(os.Args) < 5 {
+		fmt.Fprintln(os.Stderr, "usage: libcni-driver add|check|del CONFLIST NETNS CONTAINER_ID [K=V ...]")
+		os.Exit(2)
+	}
+	cmd, confPath, netns, id := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
+	list, err := libcni.ConfListFromFile(confPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "config:", err)
+		os.Exit(2)
+	}
+	rt := &libcni.RuntimeConf{ContainerID: id, NetNS: netns, IfName: "eth0"}
+	for _, kv := range os.Args[5:] {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			rt.Args = append(rt.Args, [2]string{k, v})
+		}
+	}
+	cfg := libcni.NewCNIConfigWithCacheDir(strings.Split(os.Getenv("CNI_PATH"), ":"), os.Getenv("CNI_CACHE_DIR"), nil)
+	ctx := context.Background()
+	switch cmd {
+	case "add":
+		r, err := cfg.AddNetworkList(ctx, list, rt)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		_ = r.Print()
+	case "check":
+		err = cfg.CheckNetworkList(ctx, list, rt)
+	case "del":
+		err = cfg.DelNetworkList(ctx, list, rt)
+	default:
+		err = fmt.Errorf("unknown command %q", cmd)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
