@@ -26,7 +26,7 @@ PROGRAMS := controlplane/Ambient.ControlPlane:ambient-controlplane agent/Ambient
 
 build:
 	$(DOTNET) build Ambient.sln -c $(CONFIG) --nologo -v quiet -clp:ErrorsOnly
-	@mkdir -p $(OUT)
+	@rm -rf $(OUT) && mkdir -p $(OUT)
 	@for p in $(PROGRAMS); do proj=$${p%%:*}; exe=$${p##*:}; \
 		$(DOTNET) publish $$proj -c $(CONFIG) --nologo -v quiet -clp:ErrorsOnly -o out/$$exe || exit 1; \
 		ln -sfn ../$$exe/$$exe $(OUT)/$$exe; done

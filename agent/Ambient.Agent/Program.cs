@@ -1,4 +1,5 @@
 using Ambient.Agent.Hosting;
+using Ambient.Agent.State;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
@@ -9,13 +10,15 @@ return await command.Parse(args).InvokeAsync();
 
 static async Task<int> RunAsync(AgentOptions options, CancellationToken ct)
 {
-    var app = AgentHost.Build(options, services =>
+    // The state pipeline (Delta ADS → WorkloadStore, PodEnrollmentView, LoadBalancer, redirection reporter) registers
+    // IEnrollment, IDestinationResolver and IRedirectionReporter before the data path's TryAdd defaults.
+    var app = AgentHost.Build(options, services => services.AddWorkloadStore(options, new WorkloadStateOptions
     {
-        // State/ seam: the ADS client (lib/Ambient.Xds/Client, options.XdsAddress / options.XdsSocket, options.Node) and
-        // the WorkloadStore register IEnrollment, IDestinationResolver and IRedirectionReporter here, e.g.
-        //   services.AddWorkloadStore(options);
-        _ = services;
-    });
+        StatusDirectory = options.PodStatusDir,
+        Kubeconfig = options.Kubeconfig,
+        InCluster = options.InCluster,
+        RequireLocalNode = options.Kubeconfig is not null || options.InCluster,
+    }));
     try
     {
         await app.StartAsync(ct);

@@ -30,6 +30,15 @@ public sealed record AgentOptions
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>Local (file) mode: report capture as PodAnnotations manifests into this directory (read by the control plane).</summary>
+    public string? PodStatusDir { get; init; }
+
+    /// <summary>Kubernetes mode: patch the pods' redirection annotation through this kubeconfig…</summary>
+    public string? Kubeconfig { get; init; }
+
+    /// <summary>…or with the agent pod's service account.</summary>
+    public bool InCluster { get; init; }
+
     /// <summary>Parses host:port / [v6]:port; errors name the flag and value.</summary>
     public static IPEndPoint ParseEndpoint(string flag, string value)
     {

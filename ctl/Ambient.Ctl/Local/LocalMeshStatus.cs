@@ -53,8 +53,10 @@ internal static class LocalMeshStatus
                 : doc.RootElement.TryGetProperty("pods", out var p) ? p : default;
             if (pods.ValueKind != JsonValueKind.Array)
                 return set;
-            foreach (var e in pods.EnumerateArray())
+            foreach (var entry in pods.EnumerateArray())
             {
+                // The agent's /pods lists {pod: {namespace, name, state, …}, listeners, activeConnections}.
+                var e = entry.TryGetProperty("pod", out var inner) ? inner : entry;
                 var ns = Prop(e, "namespace") ?? Prop(e, "podNamespace");
                 var name = Prop(e, "name") ?? Prop(e, "podName");
                 var st = Prop(e, "state");

@@ -225,7 +225,7 @@ public sealed class GoldenSemanticsTests
     }
 
     [Fact]
-    public void AuthzNamespacesAndIpBlocks_Translate()
+    public void AuthzSources_NamespacesAndIpBlocks_TranslateToMatches()
     {
         var f = Fixture.Load("authz-rules");
         var ns = Assert.Single(Assert.Single(Assert.Single(f.Policy("bank", "namespaces")!.Groups).Rules).Matches);
@@ -246,7 +246,7 @@ public sealed class GoldenSemanticsTests
     }
 
     [Fact]
-    public void AuthzPortsAndConditions_Translate()
+    public void AuthzOperationsAndConditions_L4Fields_TranslateToMatches()
     {
         var f = Fixture.Load("authz-rules");
         var to = Assert.Single(Assert.Single(f.Policy("bank", "ports")!.Groups).Rules).Matches;
