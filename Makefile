@@ -9,7 +9,7 @@ DEB_PACKAGES := python3 python3-grpcio python3-protobuf protobuf-compiler curl p
 	iproute2 iptables nftables util-linux containernetworking-plugins clang-14 \
 	golang-go golang-github-appc-cni-dev
 
-.PHONY: all build test demo bench deps clean
+.PHONY: all build test demo demo-controlplane bench deps clean
 
 all: build
 
@@ -38,6 +38,9 @@ test: deps build
 
 demo: deps build
 	scripts/demo.sh
+
+demo-controlplane: deps build
+	scripts/demo-controlplane.sh
 
 bench: deps build
 	$(DOTNET) run -c Release --project bench/Ambient.Bench -- all

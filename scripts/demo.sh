@@ -1,45 +1,38 @@
 #!/usr/bin/env bash
-# make demo: the control plane serving a manifest directory, two real gRPC backends, and clients we did not
-# write (gRPC C-core's xds resolver; a Python xDS probe) talking to it. Ctrl+C (or end of input) stops all.
+# make demo: a real local mesh in network namespaces, no Kubernetes (examples/two-node): a control plane,
+# two node namespaces each with an ambient-agent, pods wired by Debian's CNI plugins plus ambient-cni, and
+# a curl from the client pod to the server Service VIP through both agents. The mesh stays up afterwards;
+# `out/bin/ambientctl local down` removes everything. Ctrl+C while it starts also removes everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=/usr/bin/python3
-XDS=127.0.0.1:15010
-STATUS=127.0.0.1:15014
-config=$(mktemp -d /tmp/ambient-demo-XXXX)
-cp examples/proxyless-grpc/*.yaml "$config/"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$config"
-}
-trap cleanup EXIT INT TERM
+CTL=out/bin/ambientctl
+trap 'echo; echo "interrupted: tearing down"; $CTL local down >/dev/null 2>&1 || true; exit 130' INT TERM
 
-out/bin/ambient-controlplane --config-dir "$config" --xds-address $XDS --status-address $STATUS --log-level Warning &
-pids+=($!)
-for name in 1 2; do
-    $PY tests/interop/backend.py 127.0.0.1$name 50051 echo-$name --until-killed >/dev/null &
-    pids+=($!)
+$CTL local up examples/two-node
+trap - INT TERM
+
+echo
+echo "== curl from shop/client (node-1) to the server Service VIP 10.96.0.10:80 (pods on node-2):"
+for i in 1 2 3 4; do
+    printf '  %s' "$($CTL local exec -n shop client -- curl -s -m 5 http://10.96.0.10/)"
+    echo
 done
-for _ in $(seq 1 100); do curl -sf "http://$STATUS/ready" >/dev/null && break; sleep 0.1; done
-curl -sf "http://$STATUS/ready" >/dev/null || { echo "control plane did not become ready" >&2; exit 1; }
+echo
+echo "== capture state:"
+$CTL local status | sed 's/^/  /'
+echo
+echo "== connections counted by the node-2 agent (destination side):"
+curl -s --unix-socket /run/ambient-local/nodes/node-2/admin.sock http://localhost/metrics \
+    | grep '^istio_tcp_connections_opened_total' | sed -E 's/^([^{]*)\{.*source_workload="([^"]*)".*destination_workload="([^"]*)".*\} (.*)$/  \2 → \3: \4 connections/' || true
+cat <<'MSG'
 
-echo "== control plane ready on $XDS (ADS, SotW + Delta); snapshot:"
-curl -s "http://$STATUS/debug/snapshot" | $PY scripts/demo_summary.py snapshot
-echo "== an independent xDS client (Python gRPC) subscribes to every type over SotW and Delta:"
-$PY tests/interop/xds_probe.py $XDS lib/Ambient.Xds/Protos | $PY scripts/demo_summary.py probe
-echo "== a proxyless gRPC client calls xds:///echo.shop.svc.cluster.local:7070 20 times:"
-$PY tests/interop/proxyless_client.py $XDS echo.shop.svc.cluster.local:7070 20 | sed 's/^/  /'
-cat <<MSG
-
-Try:
-  curl http://$STATUS/debug/snapshot          # every resource and its version
-  curl http://$STATUS/metrics                 # pushes, NACKs, clients
-  edit $config/mesh.yaml (e.g. set echo-2 Ready "False") and rerun:
-  $PY tests/interop/proxyless_client.py $XDS echo.shop.svc.cluster.local:7070 20
+The mesh is up. Try:
+  out/bin/ambientctl local exec -n shop client -- curl -s http://10.96.0.10/      # through both agents
+  out/bin/ambientctl local exec -n legacy outsider -- curl -s http://10.99.2.2:8080/  # from outside the mesh
+  sudo nsenter --net=/var/run/netns/amb-shop-client iptables-save                 # the in-pod capture rules
+  curl -s --unix-socket /run/ambient-local/nodes/node-1/admin.sock http://localhost/pods
+  edit /run/ambient-local/manifests/00-cluster.yaml: label namespace legacy istio.io/dataplane-mode=ambient
+      and watch `out/bin/ambientctl local status` capture the outsider live
+  logs: /run/ambient-local/logs/
+  out/bin/ambientctl local down                                                   # remove everything
 MSG
-if [ -t 0 ]; then
-    echo "Press Ctrl+C to stop."
-    while true; do sleep 3600; done
-fi

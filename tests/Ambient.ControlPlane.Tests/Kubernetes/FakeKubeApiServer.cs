@@ -506,7 +506,8 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                 c.Watchers.Clear();
             }
         }
-        await _app.StopAsync();
+        using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+            await _app.StopAsync(stopping.Token);
         await _app.DisposeAsync();
     }
 }

@@ -49,7 +49,9 @@ internal sealed class SourceHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Source.StopAsync(CancellationToken.None);
+        // Bounded: a source that ignores cancellation must fail its test, not hang the run.
+        using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+            await Source.StopAsync(stopping.Token);
         Source.Dispose();
         await Server.DisposeAsync();
         try

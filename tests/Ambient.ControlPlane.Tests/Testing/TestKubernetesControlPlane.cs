@@ -67,7 +67,8 @@ public sealed class TestKubernetesControlPlane : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
+        using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+            await _app.StopAsync(stopping.Token);
         await _app.DisposeAsync();
     }
 }

@@ -23,8 +23,13 @@ internal sealed class KubernetesApiClient : IDisposable
     private const int MaxErrorBody = 4096;
     private static readonly MediaTypeWithQualityHeaderValue Json = new("application/json");
     private readonly k8s.Kubernetes _client;
+    private readonly Version _httpVersion;
 
-    private KubernetesApiClient(k8s.Kubernetes client) => _client = client;
+    private KubernetesApiClient(k8s.Kubernetes client, bool disableHttp2)
+    {
+        _client = client;
+        _httpVersion = disableHttp2 ? HttpVersion.Version11 : HttpVersion.Version20;
+    }
 
     public Uri BaseUri => _client.BaseUri;
 
@@ -45,7 +50,7 @@ internal sealed class KubernetesApiClient : IDisposable
         }
         try
         {
-            return new KubernetesApiClient(new k8s.Kubernetes(config));
+            return new KubernetesApiClient(new k8s.Kubernetes(config), config.DisableHttp2);
         }
         catch (Exception e)
         {
@@ -113,7 +118,7 @@ internal sealed class KubernetesApiClient : IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_client.BaseUri, relative))
         {
             // HTTP/2 where TLS negotiates it (all watches share one connection), HTTP/1.1 otherwise.
-            Version = HttpVersion.Version20,
+            Version = _httpVersion,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
         request.Headers.Accept.Add(Json);

@@ -32,8 +32,16 @@ internal static class KubernetesObjectConverter
         // Server-side apply bookkeeping: often the bulk of an object, never read by the mesh.
         KubernetesJsonNodes.Metadata(obj)?.Remove("managedFields");
 
-        var json = KubernetesJson.Serialize(obj);
-        var result = ManifestParser.Parse($"kubernetes:{key}", json);
+        ManifestParseResult result;
+        try
+        {
+            result = ManifestParser.Parse($"kubernetes:{key}", KubernetesJson.Serialize(obj));
+        }
+        catch (Exception e)
+        {
+            // The parser reports what it validates; anything else it trips over is still this object's problem only.
+            return new Conversion(key, null, $"cannot be read: {e.Message}");
+        }
         if (!result.Ok)
             return new Conversion(key, null, string.Join("; ", result.Errors.Select(e => $"{e.Field}: {e.Reason}")));
         if (result.Objects is not [var converted] || converted.Key != key)

@@ -33,4 +33,7 @@ internal static partial class KubernetesSourceLog
 
     [LoggerMessage(49, LogLevel.Warning, "{Resource} is not served by the API server (is its CRD installed?); treating it as empty and checking again in {Delay:F0} ms")]
     public static partial void NotServed(ILogger logger, KubernetesResource resource, double delay);
+
+    [LoggerMessage(50, LogLevel.Error, "Unexpected failure mirroring {Resource}; relisting in {Delay:F0} ms")]
+    public static partial void Unexpected(ILogger logger, Exception exception, KubernetesResource resource, double delay);
 }

@@ -52,8 +52,18 @@ internal sealed class ResourceReflector(
     {
         while (!ct.IsCancellationRequested)
         {
-            if (await ListAsync(ct))
-                await WatchUntilRelistAsync(ct);
+            try
+            {
+                if (await ListAsync(ct))
+                    await WatchUntilRelistAsync(ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                // A bug must cost this kind a relist, never the whole control plane.
+                var delay = _backoff.Next();
+                KubernetesSourceLog.Unexpected(logger, e, resource, delay.TotalMilliseconds);
+                await DelayAsync(delay, ct);
+            }
         }
     }
 
