@@ -42,8 +42,10 @@ demo: deps build
 demo-controlplane: deps build
 	scripts/demo-controlplane.sh
 
+# Control-plane bench, then the data-path/CNI bench (bench/datapath.sh, ~4 min); both run, either failing fails the target.
 bench: deps build
-	$(DOTNET) run -c Release --project bench/Ambient.Bench -- all
+	@rc=0; $(DOTNET) run -c Release --project bench/Ambient.Bench -- all || rc=$$?; \
+	bench/datapath.sh || rc=$$?; exit $$rc
 
 clean:
 	rm -rf out artifacts

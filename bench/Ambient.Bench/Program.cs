@@ -11,6 +11,9 @@ try
     {
         "controlplane" => await ControlPlaneScenario.RunAsync(ScenarioOptions.Parse(rest)),
         "micro" => MicroBenchmarks.Run(rest),
+        "all" => await RunAllAsync(rest),
+        "verify" => CacheVerifier.Run(rest),
+        "clients" => await ClientSwarm.RunAsync(rest), // internal: the out-of-process clients of the memory measurement
         _ => Usage(),
     };
 }
@@ -20,12 +23,25 @@ catch (ArgumentException e)
     return Usage();
 }
 
+// `make bench`: the scenario with its defaults, then the micro-benchmarks with theirs.
+static async Task<int> RunAllAsync(string[] rest)
+{
+    if (rest.Length > 0)
+        throw new ArgumentException("all takes no options; run controlplane or micro for those");
+    var scenario = await ControlPlaneScenario.RunAsync(new ScenarioOptions());
+    Console.WriteLine();
+    var micro = MicroBenchmarks.Run([]);
+    return scenario != 0 ? scenario : micro;
+}
+
 static int Usage()
 {
     Console.Error.WriteLine($"""
         usage: dotnet run -c Release --project bench/Ambient.Bench -- <mode>
           {ScenarioOptions.Usage.Replace("\n", "\n  ")}
           micro [BenchmarkDotNet arguments, e.g. --filter *Diff*]   (default: every benchmark, short job)
+          verify [steps] [seed]   (random changes: a warm SnapshotBuilder must build exactly what a fresh one builds)
+          all   (what `make bench` runs: controlplane, then micro, both with defaults)
         """);
     return 2;
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ambient.ControlPlane.Ca;
 using Ambient.ControlPlane.Discovery;
 using Ambient.ControlPlane.Hosting;
 using Ambient.ControlPlane.Model;
@@ -8,7 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 // ambient-controlplane: sources (a manifest directory, or Kubernetes) → ConfigStore → XdsPublisher
-// (debounce, SnapshotBuilder) → SnapshotCache → ADS streams (SotW and Delta) on --xds-address.
+// (debounce, SnapshotBuilder) → SnapshotCache → ADS streams (SotW and Delta) on --xds-address; the CA
+// (istio.v1.auth.IstioCertificateService) and ADS again over TLS on --secure-address.
 var command = ControlPlaneCommand.Create(RunAsync);
 return await command.Parse(args).InvokeAsync();
 
@@ -22,11 +24,29 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
     builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
 
     var options = settings.Options;
+    var caOptions = settings.Ca;
+    CertificateAuthority? ca = null;
+    ServingCertificate? serving = null;
+    if (caOptions.SecureAddress is not null)
+    {
+        try
+        {
+            ca = new CertificateAuthority(CaRootStore.LoadOrCreate(caOptions, settings.Mesh.TrustDomain, TimeProvider.System), caOptions, TimeProvider.System);
+            serving = new ServingCertificate(ca, TimeProvider.System);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"ambient-controlplane: {e.Message}");
+            return 1;
+        }
+    }
     builder.WebHost.ConfigureKestrel(k =>
     {
         k.Listen(options.XdsAddress, l => l.Protocols = HttpProtocols.Http2); // plaintext gRPC (h2c)
         if (options.XdsSocket is { } socket)
             k.ListenXdsSocket(socket); // the same ADS for agents in other network namespaces
+        if (caOptions.SecureAddress is { } secure)
+            k.ListenSecure(secure, serving!); // TLS gRPC: the CA and ADS, as istiod's 15012
         k.Listen(options.StatusAddress, l => l.Protocols = HttpProtocols.Http1);
         k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
         k.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
@@ -35,9 +55,16 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
     builder.Services.AddAmbientDiscovery(settings.Mesh);
     builder.Services.Configure<DebounceOptions>(o => { o.Quiet = settings.DebounceQuiet; o.Max = settings.DebounceMax; });
     builder.Services.AddConfigSources(options);
+    if (ca is not null)
+    {
+        var reviewer = options.Kubeconfig is not null || options.InCluster ? KubernetesTokenReviewer.Create(options.Kubeconfig) : null;
+        builder.Services.AddAmbientCa(ca, caOptions, reviewer);
+    }
 
     var app = builder.Build();
-    app.MapGrpcService<AggregatedDiscoveryService>().RequireHost(XdsListeners.XdsHosts(options));
+    app.MapGrpcService<AggregatedDiscoveryService>().RequireHost(XdsListeners.XdsHosts(options, caOptions.SecureAddress?.Port));
+    if (ca is not null)
+        app.MapAmbientCa();
     app.MapStatusEndpoints($"*:{options.StatusAddress.Port}");
     try
     {
@@ -50,6 +77,12 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
     }
     app.Logger.LogInformation("Serving ADS (SotW + Delta) on {Xds}{Socket}, status on http://{Status}/ready", options.XdsAddress,
         options.XdsSocket is null ? "" : " and unix:" + options.XdsSocket, options.StatusAddress);
+    if (ca is not null)
+    {
+        app.Logger.LogInformation("Serving the CA and ADS over TLS on {Secure} as {Names}; root {Subject} (SHA-256 {Fingerprint}) published at {RootCert}",
+            caOptions.SecureAddress, string.Join(", ", caOptions.ServingDnsNames), ca.Root.Root.Subject,
+            ca.Root.Root.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), caOptions.RootCertPath);
+    }
     await app.WaitForShutdownAsync(ct);
     return 0;
 }

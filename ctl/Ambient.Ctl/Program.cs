@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Ambient.Ctl.Local;
 
-// ambientctl: `local up|down|status|exec` runs a whole Ambient mesh in network namespaces on this machine.
+// ambientctl: `local up|down|status|exec|restart-agent` runs a whole Ambient mesh in network namespaces on this machine.
 var stateDir = new Option<string>("--state-dir") { Description = "Where the local mesh keeps state, logs, sockets and generated manifests.", DefaultValueFactory = _ => "/run/ambient-local", Recursive = true };
 var prefix = new Option<string>("--prefix") { Description = "Prefix of every network namespace and CNI network the mesh creates.", DefaultValueFactory = _ => "amb", Recursive = true };
 var binDir = new Option<string>("--bin-dir") { Description = "Directory with ambient-controlplane, ambient-agent and ambient-cni.", DefaultValueFactory = _ => "out/bin", Recursive = true };
@@ -32,7 +32,11 @@ var command = new Argument<string[]>("command") { Description = "Command to run 
 var exec = new Command("exec", "Run a command inside a pod's network namespace.") { ns, pod, command };
 exec.SetAction((p, ct) => Guard(() => LocalMeshExec.RunAsync(Options(p), p.GetValue(ns)!, p.GetValue(pod)!, p.GetValue(command) ?? [], ct)));
 
-var local = new Command("local", "A whole mesh in network namespaces on this machine, no Kubernetes.") { up, down, statusCmd, exec };
+var nodeArg = new Argument<string>("node") { Description = "Node name, e.g. node-1 (`ambientctl local status` lists them)." };
+var restartAgent = new Command("restart-agent", "Stop a node's agent if it runs and start it again with the same command line; it re-adopts the node's captured pods.") { nodeArg };
+restartAgent.SetAction((p, ct) => Guard(() => LocalAgent.RestartAsync(Options(p), p.GetValue(nodeArg)!, Console.Out, ct)));
+
+var local = new Command("local", "A whole mesh in network namespaces on this machine, no Kubernetes.") { up, down, statusCmd, exec, restartAgent };
 var root = new RootCommand("ambientctl: operate an Ambient mesh.") { local, stateDir, prefix, binDir, cniDir, xds, status };
 return await root.Parse(args).InvokeAsync();
 

@@ -4,15 +4,19 @@
 //
 // usage: libcni-driver add|check|del CONFLIST NETNS CONTAINER_ID [K=V ...]
 // env:   CNI_PATH (plugin dirs, ':'-separated), CNI_CACHE_DIR (result cache)
+// On failure it prints libcni's error and, when a plugin returned a CNI error object, one more line
+// "cni error: code=N msg=… details=…" (libcni's own message drops the code), and exits 1.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/types"
 )
 
 func main() {
@@ -38,8 +42,7 @@ func main() {
 	case "add":
 		r, err := cfg.AddNetworkList(ctx, list, rt)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			fail(err)
 		}
 		_ = r.Print()
 	case "check":
@@ -50,7 +53,15 @@ func main() {
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		fail(err)
 	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	var cniErr *types.Error
+	if errors.As(err, &cniErr) {
+		fmt.Fprintf(os.Stderr, "cni error: code=%d msg=%q details=%q\n", cniErr.Code, cniErr.Msg, cniErr.Details)
+	}
+	os.Exit(1)
 }

@@ -16,9 +16,9 @@ namespace Ambient.Agent.InPod;
 /// All state changes run under one lock (they are rare and each takes tens of milliseconds of iptables work);
 /// the data path never takes it.
 /// <code>
-///   capture   = open netns → rules (IRedirectionBackend) → listeners 15001/15006 (marked, in the netns)
+///   capture   = open netns → listeners 15001/15006 (marked, in the netns) → rules (IRedirectionBackend)
 ///               → registry (persisted) → answer "captured" → report redirection=enabled
-///   uncapture = close listeners (ends their connections) → remove rules if the netns still exists → registry
+///   uncapture = remove rules if the netns still exists → close listeners (ends their connections) → registry
 /// </code>
 /// Any failure during capture rolls back what was done, so a pod is never left with rules but no listeners.
 /// On agent stop, listeners close but rules stay: traffic fails closed until the next agent re-adopts the pod.
@@ -388,12 +388,15 @@ public sealed partial class PodCaptureManager : IHostedService, IAsyncDisposable
             {
                 throw new IOException($"netns '{entry.NetnsPath}' now has inode {netns.Inode}, not {entry.NetnsInode}: another sandbox");
             }
-            rulesApplied = true;
-            await _backend.ApplyAsync(entry.NetnsPath, _options.Rules, cancellationToken).ConfigureAwait(false);
             pod = new CapturedPod(entry.Ref, netns, entry.Ips.Select(IPAddress.Parse).ToArray());
             pod.Add(await PodListener.StartAsync(_executor, pod, OutboundHandler.Direction, _proxy.OutboundPort, _proxy.PacketMark, _outbound, _listenerLogger, pod.Stopping).ConfigureAwait(false));
             pod.Add(await PodListener.StartAsync(_executor, pod, InboundPlaintextHandler.Direction, _proxy.InboundPlaintextPort, _proxy.PacketMark, _inbound, _listenerLogger, pod.Stopping).ConfigureAwait(false));
             // 15008 (HBONE) is reserved: bound when the HBONE server exists.
+            // Listeners first, then rules: with the rules first, a running pod's new connections were redirected to
+            // ports nobody listened on yet and refused while the listeners started (seen by tests/Ambient.E2E when a
+            // namespace is labelled). Listeners without rules capture nothing, so this order never drops traffic.
+            rulesApplied = true;
+            await _backend.ApplyAsync(entry.NetnsPath, _options.Rules, cancellationToken).ConfigureAwait(false);
             lock (_captured)
             {
                 _captured[entry.Key] = pod;
@@ -428,14 +431,18 @@ public sealed partial class PodCaptureManager : IHostedService, IAsyncDisposable
         {
             _captured.Remove(entry.Key, out pod);
         }
-        if (pod is not null)
-        {
-            await pod.DisposeAsync().ConfigureAwait(false);
-        }
+        // Rules first, then listeners: closing the listeners first left the rules redirecting the pod's new
+        // connections to closed ports (refused) until iptables finished, ~100 ms (seen by tests/Ambient.E2E when a
+        // namespace's label is removed). Once the rules are gone new connections go direct; closing the listeners
+        // then ends the connections they still proxy, as before.
         bool removed = false;
         if (NetNs.Exists(entry.NetnsPath, entry.NetnsInode))
         {
             removed = await TryRemoveRulesAsync(entry).ConfigureAwait(false);
+        }
+        if (pod is not null)
+        {
+            await pod.DisposeAsync().ConfigureAwait(false);
         }
         UpdateGauge();
         if (pod is not null || removed)

@@ -41,6 +41,10 @@ public sealed class InProcessControlPlane : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        // Only problems: a failing stream must not go unnoticed in a benchmark.
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Ambient.ControlPlane.Discovery.XdsPublisher", LogLevel.Error); // the mesh's one policy warning is intended
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);

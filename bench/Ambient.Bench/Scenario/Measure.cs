@@ -97,3 +97,34 @@ public sealed class TextTable(params string[] headers)
         return sb.ToString();
     }
 }
+
+/// <summary>This process's memory after a full GC: RSS, peak RSS, and the managed heap by generation.</summary>
+public sealed record MemoryFigures(double RssMiB, double PeakMiB, double ManagedMiB, double[] GenerationMiB)
+{
+    /// <summary>Resets VmHWM so that the next reading's peak covers only what follows (Linux ≥ 4.0).</summary>
+    public static void ResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    public static MemoryFigures AfterFullGc()
+    {
+        ProcMemory.FullGc();
+        var (rss, peak) = ProcMemory.Read();
+        var gens = GC.GetGCMemoryInfo(GCKind.Any).GenerationInfo.ToArray().Select(g => g.SizeAfterBytes / 1048576.0).ToArray();
+        return new MemoryFigures(rss, peak, GC.GetTotalMemory(false) / 1048576.0, gens);
+    }
+
+    public override string ToString() =>
+        $"RSS {RssMiB:F0} MiB (peak {PeakMiB:F0}), managed {ManagedMiB:F0} MiB: "
+        + string.Join(", ", GenerationMiB.Select((g, i) => $"{(i < 3 ? $"gen{i}" : i == 3 ? "LOH" : "POH")} {g:F0}"));
+}

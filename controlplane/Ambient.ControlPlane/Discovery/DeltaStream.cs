@@ -209,7 +209,8 @@ internal sealed class DeltaStream(SnapshotCache cache, ControlPlaneMetrics metri
     {
         response.Nonce = NextNonce();
         response.SystemVersionInfo = Applied.Version;
-        await writer.WriteAsync(response, ct);
+        using (await EnterLargeWriteAsync(response.Resources.Count, ct))
+            await writer.WriteAsync(response, ct);
         CountPush(response.TypeUrl);
         XdsStreamLog.Sent(Logger, StreamId, response.TypeUrl, response.Resources.Count, response.RemovedResources.Count, response.Nonce);
     }

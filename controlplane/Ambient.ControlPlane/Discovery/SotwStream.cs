@@ -128,7 +128,8 @@ internal sealed class SotwStream(SnapshotCache cache, ControlPlaneMetrics metric
         }
         state.Sent = sent;
         state.LastNonce = response.Nonce;
-        await WriteAsync(response, ct);
+        using (await EnterLargeWriteAsync(response.Resources.Count, ct))
+            await WriteAsync(response, ct);
         CountPush(type);
         XdsStreamLog.Sent(Logger, StreamId, type, response.Resources.Count, 0, response.Nonce);
     }

@@ -41,6 +41,8 @@ public sealed class XdsSnapshot
 
     public int ResourceCount => Types.Values.Sum(t => t.Items.Count);
 
+    private static readonly IReadOnlySet<string> NoChanges = new HashSet<string>(StringComparer.Ordinal).ToFrozenSet(StringComparer.Ordinal);
+
     public static IReadOnlyDictionary<string, IReadOnlySet<string>> Diff(XdsSnapshot previous, IReadOnlyDictionary<string, XdsResourceSet> next)
     {
         var changes = new Dictionary<string, IReadOnlySet<string>>();
@@ -48,16 +50,32 @@ public sealed class XdsSnapshot
         {
             var before = previous.Get(type).Items;
             var after = next.TryGetValue(type, out var n) ? n.Items : XdsResourceSet.Empty.Items;
+            if (ReferenceEquals(before, after))
+            {
+                changes[type] = NoChanges; // perf: the builder reused the whole set
+                continue;
+            }
             var changed = new HashSet<string>(StringComparer.Ordinal);
+            var kept = 0;
             foreach (var (name, r) in after)
             {
-                if (!before.TryGetValue(name, out var old) || !ReferenceEquals(old, r) && old.Version != r.Version)
+                if (!before.TryGetValue(name, out var old))
+                {
+                    changed.Add(name);
+                    continue;
+                }
+                kept++;
+                if (!ReferenceEquals(old, r) && old.Version != r.Version)
                     changed.Add(name);
             }
-            foreach (var name in before.Keys)
+            // Perf: when every name of before is still in after, nothing was removed; skip the second pass.
+            if (kept != before.Count)
             {
-                if (!after.ContainsKey(name))
-                    changed.Add(name);
+                foreach (var name in before.Keys)
+                {
+                    if (!after.ContainsKey(name))
+                        changed.Add(name);
+                }
             }
             changes[type] = changed.ToFrozenSet(StringComparer.Ordinal);
         }

@@ -31,6 +31,9 @@ internal abstract class XdsStream<TRequest>(SnapshotCache cache, ControlPlaneMet
 
     protected string NextNonce() => (++_nonce).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>Waits, if the response is large, for a large-write slot (see <see cref="LargeWriteGate"/>); dispose the result after the write.</summary>
+    protected static ValueTask<IDisposable?> EnterLargeWriteAsync(int resources, CancellationToken ct) => LargeWriteGate.EnterAsync(resources, ct);
+
     /// <param name="stopping">
     /// The host's shutdown signal: open streams end (status OK) as soon as the control plane starts stopping, so clients
     /// reconnect at once instead of holding the shutdown for its whole timeout.
@@ -121,4 +124,54 @@ internal abstract class XdsStream<TRequest>(SnapshotCache cache, ControlPlaneMet
 
     protected void CountPush(string typeUrl) =>
         metrics.Increment("ambient_xds_pushes_total", $"{ControlPlaneMetrics.Label("flavour", flavour)},{ControlPlaneMetrics.Label("type_url", typeUrl)}");
+}
+
+/// <summary>
+/// Memory: a response is serialized whole into Kestrel's pooled, pinned write buffers and stays there until the
+/// client has read it, and the pool keeps what it once held. When 100 node agents (re)connect to a 10k-pod mesh at
+/// once, each initial Address response is ~3 MiB: ~320 MiB pinned at the same time, and retained. So a large
+/// response (a client's initial state, a SotW push of a big type) first takes one of <see cref="Slots"/> slots
+/// shared by every stream of the process, and gives it back when written — or after <see cref="HoldLimit"/>, so that
+/// a client that stops reading delays the others by that much at most. Small responses, the changes of a push,
+/// never wait.
+/// </summary>
+internal static class LargeWriteGate
+{
+    /// <summary>Responses with at least this many resources are large.</summary>
+    public const int Resources = 1000;
+
+    public static readonly int Slots = Math.Max(4, Environment.ProcessorCount);
+
+    public static readonly TimeSpan HoldLimit = TimeSpan.FromSeconds(5);
+
+    private static readonly SemaphoreSlim s_slots = new(Slots, Slots);
+
+    /// <summary>Null (nothing to release) for a small response; otherwise the slot, to dispose once written.</summary>
+    public static async ValueTask<IDisposable?> EnterAsync(int resources, CancellationToken ct)
+    {
+        if (resources < Resources)
+            return null;
+        await s_slots.WaitAsync(ct);
+        return new Slot();
+    }
+
+    private sealed class Slot : IDisposable
+    {
+        private readonly ITimer _timer;
+        private int _released;
+
+        public Slot() => _timer = TimeProvider.System.CreateTimer(static s => ((Slot)s!).Release(), this, HoldLimit, Timeout.InfiniteTimeSpan);
+
+        public void Dispose()
+        {
+            _timer.Dispose();
+            Release();
+        }
+
+        private void Release()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+                s_slots.Release();
+        }
+    }
 }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using Ambient.ControlPlane.Ca;
 using Ambient.ControlPlane.Model;
 using Microsoft.Extensions.Logging;
 
@@ -7,7 +9,11 @@ namespace Ambient.ControlPlane.Hosting;
 /// <summary>The command line of <c>ambient-controlplane</c>; <c>--help</c> documents every flag.</summary>
 public static class ControlPlaneCommand
 {
-    public sealed record Settings(ControlPlaneOptions Options, MeshOptions Mesh, TimeSpan DebounceQuiet, TimeSpan DebounceMax, LogLevel LogLevel);
+    public sealed record Settings(ControlPlaneOptions Options, MeshOptions Mesh, TimeSpan DebounceQuiet, TimeSpan DebounceMax, LogLevel LogLevel)
+    {
+        /// <summary>The CA and its TLS listener (<c>--secure-address</c>, <c>--ca-*</c>, <c>--node-credentials-dir</c>).</summary>
+        public CaOptions Ca { get; init; } = new();
+    }
 
     public static RootCommand Create(Func<Settings, CancellationToken, Task<int>> run)
     {
@@ -27,11 +33,40 @@ public static class ControlPlaneCommand
         var rootNs = new Option<string>("--root-namespace") { Description = "Istio root namespace: policies there without a selector apply mesh-wide.", DefaultValueFactory = _ => "istio-system" };
         var quiet = new Option<int>("--debounce-ms") { Description = "Push a burst of changes once it has been quiet this many milliseconds.", DefaultValueFactory = _ => 100 };
         var max = new Option<int>("--debounce-max-ms") { Description = "…or at the latest this many milliseconds after its first change.", DefaultValueFactory = _ => 1000 };
+        var secure = new Option<string>("--secure-address")
+        {
+            Description = "TLS gRPC address serving the CA (istio.v1.auth.IstioCertificateService) and ADS, as istiod's 15012; 'none' disables both.",
+            DefaultValueFactory = _ => "127.0.0.1:15012",
+        };
+        var secureDns = new Option<string[]>("--secure-dns-name")
+        {
+            Description = $"Extra DNS name for the TLS listener's certificate (repeatable); it always names {CaOptions.IstiodHostname}, which clients verify.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var caDir = new Option<string>("--ca-dir")
+        {
+            Description = "Directory of the generated CA root (ca-cert.pem, ca-key.pem 0600; created once and reused on restart) and of root-cert.pem, the root clients must trust.",
+            DefaultValueFactory = _ => CaOptions.DefaultCaDir,
+        };
+        var caCert = new Option<string?>("--ca-cert") { Description = "PEM CA certificate to sign with (followed by its chain up to the root, if any) instead of a generated root; needs --ca-key." };
+        var caKey = new Option<string?>("--ca-key") { Description = "PEM private key (ECDSA or RSA) of --ca-cert." };
+        var defaultTtl = new Option<string>("--ca-default-ttl") { Description = "Validity of a workload certificate when the request names none (s, m, h or d suffix).", DefaultValueFactory = _ => "24h" };
+        var maxTtl = new Option<string>("--ca-max-ttl") { Description = "Longer requested validities are capped to this (s, m, h or d suffix).", DefaultValueFactory = _ => "90d" };
+        var nodeCreds = new Option<string?>("--node-credentials-dir")
+        {
+            Description = "Local mode CA authentication: one file per node, named after the node, holding its bearer token; a node may get the identities of pods scheduled on it.",
+        };
+        var trustedNodeAccounts = new Option<string[]>("--ca-trusted-node-account")
+        {
+            Description = "Kubernetes mode: service account (namespace/name) whose pods may request identities of pods on their node (repeatable). Default: istio-system/ztunnel.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning or Error.", DefaultValueFactory = _ => LogLevel.Information };
 
         var root = new RootCommand("Ambient control plane: Istio-compatible workload discovery (WDS) and Envoy xDS over ADS, from a directory of manifests or Kubernetes.")
         {
-            configDir, kubeconfig, inCluster, xds, xdsSocket, status, trustDomain, domainSuffix, clusterId, rootNs, quiet, max, logLevel,
+            configDir, kubeconfig, inCluster, xds, xdsSocket, status, secure, secureDns, caDir, caCert, caKey, defaultTtl, maxTtl, nodeCreds,
+            trustedNodeAccounts, trustDomain, domainSuffix, clusterId, rootNs, quiet, max, logLevel,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -63,7 +98,27 @@ public static class ControlPlaneCommand
                     ClusterId = parse.GetValue(clusterId)!,
                     RootNamespace = parse.GetValue(rootNs)!,
                 };
-                return await run(new Settings(options, mesh, TimeSpan.FromMilliseconds(q), TimeSpan.FromMilliseconds(m), parse.GetValue(logLevel)), ct);
+                var secureValue = parse.GetValue(secure)!;
+                var accounts = parse.GetValue(trustedNodeAccounts) is { Length: > 0 } a ? a : ["istio-system/ztunnel"];
+                foreach (var account in accounts)
+                {
+                    if (account.Split('/') is not [{ Length: > 0 }, { Length: > 0 }])
+                        throw new ArgumentException($"--ca-trusted-node-account '{account}' must be namespace/name");
+                }
+                var ca = new CaOptions
+                {
+                    SecureAddress = secureValue == "none" ? null : ControlPlaneOptions.ParseEndpoint("--secure-address", secureValue),
+                    ServingDnsNames = [CaOptions.IstiodHostname, .. (parse.GetValue(secureDns) ?? []).Where(n => n != CaOptions.IstiodHostname)],
+                    CaDir = parse.GetValue(caDir)!,
+                    CaCertPath = parse.GetValue(caCert),
+                    CaKeyPath = parse.GetValue(caKey),
+                    DefaultTtl = ParseDuration("--ca-default-ttl", parse.GetValue(defaultTtl)!),
+                    MaxTtl = ParseDuration("--ca-max-ttl", parse.GetValue(maxTtl)!),
+                    NodeCredentialsDir = parse.GetValue(nodeCreds),
+                    TrustedNodeAccounts = accounts,
+                };
+                ca.Validate();
+                return await run(new Settings(options, mesh, TimeSpan.FromMilliseconds(q), TimeSpan.FromMilliseconds(m), parse.GetValue(logLevel)) { Ca = ca }, ct);
             }
             catch (ArgumentException e)
             {
@@ -72,5 +127,21 @@ public static class ControlPlaneCommand
             }
         });
         return root;
+    }
+
+    /// <summary>Durations as <c>90s</c>, <c>30m</c>, <c>24h</c> or <c>90d</c>.</summary>
+    public static TimeSpan ParseDuration(string flag, string value)
+    {
+        if (value.Length >= 2 && long.TryParse(value.AsSpan(0, value.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
+        {
+            switch (value[^1])
+            {
+                case 's': return TimeSpan.FromSeconds(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'd': return TimeSpan.FromDays(n);
+            }
+        }
+        throw new ArgumentException($"{flag} '{value}' must be a positive number with an s, m, h or d suffix, such as 24h");
     }
 }

@@ -44,7 +44,17 @@ public static class XdsListeners
         throw new IOException($"--xds-socket '{path}' is in use by another process");
     }
 
-    /// <summary>Host patterns the gRPC endpoints answer on: the xDS port, and the socket authority when a socket is served.</summary>
-    public static string[] XdsHosts(ControlPlaneOptions options) =>
-        options.XdsSocket is null ? [$"*:{options.XdsAddress.Port}"] : [$"*:{options.XdsAddress.Port}", SocketAuthority];
+    /// <summary>
+    /// Host patterns the gRPC endpoints answer on: the xDS port, the TLS listener's port when it is served
+    /// (<paramref name="securePort"/>), and the socket authority when a socket is served.
+    /// </summary>
+    public static string[] XdsHosts(ControlPlaneOptions options, int? securePort = null)
+    {
+        var hosts = new List<string> { $"*:{options.XdsAddress.Port}" };
+        if (securePort is { } port)
+            hosts.Add($"*:{port}");
+        if (options.XdsSocket is not null)
+            hosts.Add(SocketAuthority);
+        return [.. hosts];
+    }
 }

@@ -16,6 +16,13 @@ public sealed class ConfigStore
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _generation;
 
+    /// <summary>
+    /// Perf: the merged view <see cref="Snapshot"/> last built, kept up to date by updates of existing objects (the
+    /// common change: a pod's status) and dropped by anything else, so a one-pod change does not re-merge every origin.
+    /// Null when it must be rebuilt.
+    /// </summary>
+    private Dictionary<ObjectKey, KubeObject>? _merged;
+
     /// <summary>Signalled (coalesced) after every change.</summary>
     public ChannelReader<bool> Changed => _changed.Reader;
 
@@ -51,7 +58,10 @@ public sealed class ConfigStore
         foreach (var o in objects)
             map[o.Key] = o;
         lock (_lock)
+        {
             _origins[origin] = map;
+            _merged = null;
+        }
         Signal();
     }
 
@@ -59,7 +69,11 @@ public sealed class ConfigStore
     {
         bool removed;
         lock (_lock)
+        {
             removed = _origins.Remove(origin);
+            if (removed)
+                _merged = null;
+        }
         if (removed)
             Signal();
     }
@@ -70,7 +84,20 @@ public sealed class ConfigStore
         {
             if (!_origins.TryGetValue(origin, out var map))
                 _origins[origin] = map = [];
-            map[obj.Key] = obj;
+            var key = obj.Key;
+            var update = map.ContainsKey(key);
+            map[key] = obj;
+            // An update keeps every origin's order, so the merged order is unchanged: patch the merged view if this
+            // origin is the one that wins the key (the last, by name, to define it). Anything else rebuilds it.
+            if (_merged is not null && update)
+            {
+                if (IsWinner(origin, key))
+                    _merged[key] = obj;
+            }
+            else
+            {
+                _merged = null;
+            }
         }
         Signal();
     }
@@ -79,7 +106,11 @@ public sealed class ConfigStore
     {
         bool removed;
         lock (_lock)
+        {
             removed = _origins.TryGetValue(origin, out var map) && map.Remove(key);
+            if (removed)
+                _merged = null;
+        }
         if (removed)
             Signal();
     }
@@ -89,14 +120,29 @@ public sealed class ConfigStore
     {
         lock (_lock)
         {
-            var merged = new Dictionary<ObjectKey, KubeObject>();
-            foreach (var origin in _origins.Keys.Order(StringComparer.Ordinal))
+            if (_merged is null)
             {
-                foreach (var (k, v) in _origins[origin])
-                    merged[k] = v;
+                var merged = new Dictionary<ObjectKey, KubeObject>();
+                foreach (var origin in _origins.Keys.Order(StringComparer.Ordinal))
+                {
+                    foreach (var (k, v) in _origins[origin])
+                        merged[k] = v;
+                }
+                _merged = merged;
             }
-            return new ClusterState(merged.Values);
+            return new ClusterState(_merged.Values);
         }
+    }
+
+    /// <summary>Whether no origin after <paramref name="origin"/> (by name) defines <paramref name="key"/>. Call under the lock.</summary>
+    private bool IsWinner(string origin, ObjectKey key)
+    {
+        foreach (var (other, map) in _origins)
+        {
+            if (StringComparer.Ordinal.Compare(other, origin) > 0 && map.ContainsKey(key))
+                return false;
+        }
+        return true;
     }
 
     /// <summary>Every origin that defines the given object, for duplicate reporting.</summary>

@@ -124,7 +124,7 @@ internal sealed class LocalMeshUp(LocalMeshOptions o, TextWriter log)
             await Shell.InNetnsAsync(other.Netns, "ip", "route", "add", node.PodCidr, "via", node.FabricIp);
         }
 
-        var nodeDir = Path.Combine(o.StateDir, "nodes", name);
+        var nodeDir = LocalAgent.NodeDir(o, name);
         Directory.CreateDirectory(nodeDir);
         node.CniSocket = Path.Combine(nodeDir, "cni.sock");
         node.AdminSocket = Path.Combine(nodeDir, "admin.sock");
@@ -152,17 +152,7 @@ internal sealed class LocalMeshUp(LocalMeshOptions o, TextWriter log)
         };
         await File.WriteAllTextAsync(node.ConfList, conf.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), ct);
 
-        var agent = Path.Combine(_state.BinDir, "ambient-agent");
-        node.AgentPid = Shell.StartDetached(node.Netns, Path.Combine(o.LogsDir, $"agent-{name}.log"),
-            [agent, "--node", name, "--xds-socket", o.XdsSocket, "--cni-socket", node.CniSocket, "--admin-socket", node.AdminSocket,
-             "--state-dir", Path.Combine(nodeDir, "agent"), "--pod-status-dir", o.PodStatusDir]);
-        _state.Save(o.StateDir);
-        await WaitAsync($"agent on {name}", TimeSpan.FromSeconds(30), () =>
-        {
-            if (!Shell.IsAlive(node.AgentPid))
-                throw new InvalidOperationException($"the agent on {name} exited; see {Path.Combine(o.LogsDir, $"agent-{name}.log")}");
-            return Task.FromResult(File.Exists(node.CniSocket));
-        });
+        await LocalAgent.StartAsync(o, _state, node, ct);
         log.WriteLine($"node {name}: netns {Path.GetFileName(node.Netns)}, pods {node.PodCidr}, agent pid {node.AgentPid}");
     }
 

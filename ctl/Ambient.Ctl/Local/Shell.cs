@@ -117,7 +117,7 @@ internal static class Shell
             _ = Kill(pid, SigKill);
     }
 
-    private static bool IsZombie(int pid)
+    public static bool IsZombie(int pid)
     {
         try
         {

@@ -134,6 +134,7 @@ public sealed class ConfigDirAndSocketTests
             {
                 "--config-dir", tmp.Sub("manifests"), "--config-dir", tmp.Sub("status"), "--xds-socket", socket,
                 "--xds-address", $"127.0.0.1:{FreePort()}", "--status-address", $"127.0.0.1:{FreePort()}",
+                "--secure-address", $"127.0.0.1:{FreePort()}", "--ca-dir", tmp.Sub("ca"),
             },
         };
         using var process = Process.Start(psi)!;
