@@ -1,8 +1,9 @@
 using Ambient.Bench.Micro;
 using Ambient.Bench.Scenario;
 
-// Ambient.Bench: `controlplane` runs the scenario and prints a table against the targets;
-// `micro` runs the BenchmarkDotNet micro-benchmarks (any further arguments go to BenchmarkDotNet).
+// Ambient.Bench (see bench/README.md): `controlplane` runs the scenario and prints a table against the targets;
+// `micro` runs the BenchmarkDotNet micro-benchmarks (further arguments go to BenchmarkDotNet); `verify` checks that
+// the caches the scenario exercises change no output; `all` is what `make bench` runs.
 var mode = args.Length > 0 ? args[0] : "";
 var rest = args.Skip(1).ToArray();
 try
@@ -23,15 +24,18 @@ catch (ArgumentException e)
     return Usage();
 }
 
-// `make bench`: the scenario with its defaults, then the micro-benchmarks with theirs.
+// `make bench`: a short check that the builder's and store's caches change nothing, then the scenario with its
+// defaults, then the micro-benchmarks with theirs. A missed target is reported, not an error; a failed check is.
 static async Task<int> RunAllAsync(string[] rest)
 {
     if (rest.Length > 0)
-        throw new ArgumentException("all takes no options; run controlplane or micro for those");
+        throw new ArgumentException("all takes no options; run verify, controlplane or micro for those");
+    var verify = CacheVerifier.Run(["300"]);
+    Console.WriteLine();
     var scenario = await ControlPlaneScenario.RunAsync(new ScenarioOptions());
     Console.WriteLine();
     var micro = MicroBenchmarks.Run([]);
-    return scenario != 0 ? scenario : micro;
+    return verify != 0 ? verify : scenario != 0 ? scenario : micro;
 }
 
 static int Usage()
@@ -41,7 +45,7 @@ static int Usage()
           {ScenarioOptions.Usage.Replace("\n", "\n  ")}
           micro [BenchmarkDotNet arguments, e.g. --filter *Diff*]   (default: every benchmark, short job)
           verify [steps] [seed]   (random changes: a warm SnapshotBuilder must build exactly what a fresh one builds)
-          all   (what `make bench` runs: controlplane, then micro, both with defaults)
+          all   (what `make bench` runs: verify 300, then controlplane and micro with their defaults)
         """);
     return 2;
 }

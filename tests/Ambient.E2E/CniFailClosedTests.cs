@@ -23,15 +23,14 @@ public sealed class CniFailClosedTests(ITestOutputHelper output) : OwnMeshTest(o
         var manifest = ClusterManifests.WritePendingPod(mesh, "shop", "client", podName, sandbox.PodUid);
         try
         {
-            // SIGTERM: a stopped agent (rolling update, crash loop) rather than a killed one.
-            using (var agent = System.Diagnostics.Process.GetProcessById(node.AgentPid))
-            {
-                agent.Kill(entireProcessTree: false);
-            }
+            // SIGTERM: a stopped agent (rolling update, node drain) rather than a killed one; it closes its listeners
+            // and sockets, and keeps its pods' rules.
+            await Proc.CheckAsync("kill", ["-TERM", node.AgentPid.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
             await Eventually.UntilAsync($"node-1's agent (pid {node.AgentPid}) to stop", () => Task.FromResult((!Proc.IsRunning(node.AgentPid), "still running")), mesh, TimeSpan.FromSeconds(15));
 
             var add = await cni.RunAsync("add", node.Netns, node.ConfList, sandbox);
             Assert.True(add.ExitCode != 0, $"ADD succeeded with the agent down: {add}");
+            Output.WriteLine($"ADD with the agent down: {add.Stderr.Trim()}");
             Assert.Contains("plugin type=\"ambient-cni\" failed (add)", add.Stderr);
             Assert.Contains(node.CniSocket, add.Stderr);
             Assert.Contains("cni error: code=11", add.Stderr); // try again later: the runtime retries

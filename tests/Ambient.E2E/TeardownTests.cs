@@ -11,7 +11,7 @@ public sealed class TeardownTests(ITestOutputHelper output) : OwnMeshTest(output
     {
         var mesh = Mesh;
         var state = mesh.State;
-        var footprint = MeshFootprint.Capture(mesh);
+        var footprint = await MeshFootprint.CaptureAsync(mesh);
         var netnsBefore = MeshFootprint.NetnsNames(mesh.Prefix);
         // 1 fabric + 2 nodes + 4 pods, each recorded and running.
         Assert.Equal(7, netnsBefore.Count);

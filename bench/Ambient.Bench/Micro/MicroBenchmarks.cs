@@ -46,8 +46,9 @@ internal sealed class MeshFixture
         A = new ClusterState(Objects);
         var changed = Objects.ToList();
         var idx = changed.FindIndex(o => o is PodObject p && p.Meta.Name == MeshGenerator.PodName(50, 3, 4));
-        var pod = (PodObject)changed[idx];
-        changed[idx] = pod with { Ready = !pod.Ready };
+        OriginalPod = (PodObject)changed[idx];
+        ChangedPod = OriginalPod with { Ready = !OriginalPod.Ready };
+        changed[idx] = ChangedPod;
         B = new ClusterState(changed);
         var builder = new SnapshotBuilder(Mesh);
         SnapshotA = builder.Build(A);
@@ -55,6 +56,11 @@ internal sealed class MeshFixture
     }
 
     public List<KubeObject> Objects { get; }
+
+    /// <summary>The pod that differs between A and B, as in A and as in B.</summary>
+    public PodObject OriginalPod { get; }
+
+    public PodObject ChangedPod { get; }
 
     /// <summary>The mesh, and the mesh with one pod's readiness flipped.</summary>
     public ClusterState A { get; }
@@ -97,9 +103,14 @@ public class SnapshotBuilderBenchmarks
     [Benchmark]
     public XdsSnapshot BuildCold() => new SnapshotBuilder(MeshFixture.Mesh).Build(_mesh.A);
 
-    /// <summary>What PublishNow does before building: merge the store's origins into a ClusterState.</summary>
+    /// <summary>What a pod change costs the store before the build: the update, then the merged ClusterState.</summary>
     [Benchmark]
-    public ClusterState ConfigStoreSnapshot() => _store.Snapshot();
+    public ClusterState ConfigStoreUpsertAndSnapshot()
+    {
+        _flip = !_flip;
+        _store.Upsert(MeshGenerator.Origin, _flip ? _mesh.ChangedPod : _mesh.OriginalPod);
+        return _store.Snapshot();
+    }
 }
 
 [MemoryDiagnoser]

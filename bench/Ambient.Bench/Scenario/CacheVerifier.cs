@@ -113,9 +113,13 @@ public static class CacheVerifier
             }
             var expected = new ClusterState(merged.Values);
             var got = store.Snapshot();
-            if (!expected.Pods.SequenceEqual(got.Pods) || !expected.Services.SequenceEqual(got.Services)
-                || !expected.ServiceAccounts.SequenceEqual(got.ServiceAccounts) || !expected.AuthorizationPolicies.SequenceEqual(got.AuthorizationPolicies)
-                || !expected.Namespaces.OrderBy(kv => kv.Key, StringComparer.Ordinal).SequenceEqual(got.Namespaces.OrderBy(kv => kv.Key, StringComparer.Ordinal)))
+            // The very objects (by reference), not merely equal ones.
+            if (!SameObjects(expected.Pods, got.Pods) || !SameObjects(expected.Services, got.Services)
+                || !SameObjects(expected.ServiceAccounts, got.ServiceAccounts)
+                || !SameObjects(expected.AuthorizationPolicies, got.AuthorizationPolicies)
+                || !SameObjects(expected.PeerAuthentications, got.PeerAuthentications)
+                || !expected.Namespaces.Keys.Order(StringComparer.Ordinal).SequenceEqual(got.Namespaces.Keys.Order(StringComparer.Ordinal))
+                || expected.Namespaces.Any(kv => !ReferenceEquals(kv.Value, got.Namespaces[kv.Key])))
             {
                 failures++;
                 Console.WriteLine($"store step {step}: ConfigStore.Snapshot() differs from a merge from scratch");
@@ -124,6 +128,9 @@ public static class CacheVerifier
         Console.WriteLine($"store verification: {steps * 4} writes (seed {seed}): " + (failures == 0 ? "merged view identical to a merge from scratch" : $"{failures} MISMATCHES"));
         return failures;
     }
+
+    private static bool SameObjects<T>(ImmutableArray<T> a, ImmutableArray<T> b) where T : class =>
+        a.Length == b.Length && a.Zip(b).All(p => ReferenceEquals(p.First, p.Second));
 
     private static string? Compare(XdsSnapshot expected, XdsSnapshot got)
     {

@@ -37,6 +37,18 @@ public sealed class InProcessControlPlane : IAsyncDisposable
     public SnapshotCache Cache => _app.Services.GetRequiredService<SnapshotCache>();
     public XdsPublisher Publisher => _app.Services.GetRequiredService<XdsPublisher>();
 
+    /// <summary>The publisher's last merge + build time (its ambient_snapshot_build_seconds gauge), in ms.</summary>
+    public double LastBuildMs()
+    {
+        const string gauge = "ambient_snapshot_build_seconds ";
+        foreach (var line in _app.Services.GetRequiredService<ControlPlaneMetrics>().Render().Split('\n'))
+        {
+            if (line.StartsWith(gauge, StringComparison.Ordinal))
+                return double.Parse(line[gauge.Length..], System.Globalization.CultureInfo.InvariantCulture) * 1000;
+        }
+        return double.NaN;
+    }
+
     public static async Task<InProcessControlPlane> StartAsync(MeshOptions mesh, TimeSpan debounceQuiet, TimeSpan debounceMax)
     {
         var builder = WebApplication.CreateSlimBuilder();

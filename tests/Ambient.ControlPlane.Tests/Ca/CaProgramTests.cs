@@ -60,12 +60,13 @@ public sealed class CaProgramTests : IDisposable
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
             while (true)
             {
-                Assert.False(process.HasExited, $"the control plane exited {(process.HasExited ? process.ExitCode : 0)}: {await stderr}{await stdout}");
+                if (process.HasExited)
+                    Assert.Fail($"the control plane exited {process.ExitCode}: {await stderr}{await stdout}");
                 try
                 {
                     return await RequestAsync(secure, token);
                 }
-                catch (Exception e) when (e is RpcException { StatusCode: StatusCode.Unavailable } or FileNotFoundException or IOException && DateTime.UtcNow < deadline)
+                catch (Exception e) when ((e is RpcException { StatusCode: StatusCode.Unavailable } or FileNotFoundException or IOException) && DateTime.UtcNow < deadline)
                 {
                     await Task.Delay(50);
                 }

@@ -70,7 +70,7 @@ public sealed class CaRootStoreTests : IDisposable
         using var csr = WorkloadCsr.Create(Web);
         var response = await server.RequestAsync(server.ProvisionNode(CaTestServer.NodeA), csr.Pem);
 
-        using var given = X509Certificate2.CreateFromPemFile(certPath);
+        using var given = PemCertificates.Read(File.ReadAllText(certPath))[0];
         using var root = PemCertificates.Read(response.CertChain[^1])[0];
         Assert.Equal(given.Thumbprint, root.Thumbprint);
         Assert.Equal(PemCertificates.Write(given), File.ReadAllText(options.RootCertPath));

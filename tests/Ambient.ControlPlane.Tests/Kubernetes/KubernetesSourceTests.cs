@@ -98,7 +98,8 @@ public sealed class KubernetesSourceTests
         await h.WaitForStateAsync(s => s.Pods.IsEmpty, "DELETED pod applied");
 
         Assert.Single(h.Server.Lists(Paths.Pods)); // all through the one watch: no relist
-        Assert.Equal(h.Server.CurrentResourceVersion, h.Source.ResourceVersions["Pod"]);
+        await Eventually.TrueAsync(() => h.Source.ResourceVersions["Pod"] == h.Server.CurrentResourceVersion,
+            "the resourceVersion follows the events");
     }
 
     [Fact]

@@ -101,10 +101,15 @@ public sealed class LocalMesh : IAsyncDisposable
 
     public Task<Iptables> IptablesAsync(string ns, string pod) => Iptables.ReadAsync(PodNetns(ns, pod));
 
-    /// <summary>A network namespace named with the mesh's prefix (so `down` sweeps it should the test not get to delete it).</summary>
+    /// <summary>
+    /// A pod sandbox's network namespace, named with the mesh's prefix (so `down` sweeps it should the test not get to
+    /// delete it), with "lo" up as a runtime's loopback plugin leaves it: the in-pod REDIRECT rules send the pod's own
+    /// connections to 127.0.0.1:15001, which needs a working loopback.
+    /// </summary>
     public async Task<string> CreateNetnsAsync(string name)
     {
         await Proc.CheckAsync("ip", ["netns", "add", $"{Prefix}-{name}"], TimeSpan.FromSeconds(10));
+        await Proc.CheckAsync("nsenter", [$"--net={NetnsPath(name)}", "--", "ip", "link", "set", "lo", "up"], TimeSpan.FromSeconds(10));
         return NetnsPath(name);
     }
 
@@ -228,7 +233,7 @@ public sealed class LocalMesh : IAsyncDisposable
     private async Task<List<string>> CleanUpAsync()
     {
         var problems = new List<string>();
-        var footprint = MeshFootprint.Capture(this);
+        var footprint = await MeshFootprint.CaptureAsync(this);
         try
         {
             var down = await CtlAsync("local", "down");

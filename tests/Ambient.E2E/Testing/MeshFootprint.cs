@@ -27,7 +27,7 @@ public sealed class MeshFootprint
     /// <summary>The mesh's network namespaces as /proc/PID/ns/net shows them ("net:[inode]").</summary>
     public IReadOnlySet<string> NetnsIds { get; }
 
-    public static MeshFootprint Capture(LocalMesh mesh)
+    public static async Task<MeshFootprint> CaptureAsync(LocalMesh mesh)
     {
         var pids = new List<(string, int)>();
         if (File.Exists(Path.Combine(mesh.StateDir, "state.json")))
@@ -46,7 +46,7 @@ public sealed class MeshFootprint
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var ns in NetnsNames(mesh.Prefix))
         {
-            if (NetnsId(Path.Combine(NetnsDir, ns)) is { } id)
+            if (await NetnsIdAsync(Path.Combine(NetnsDir, ns)) is { } id)
             {
                 ids.Add(id);
             }
@@ -61,12 +61,12 @@ public sealed class MeshFootprint
         Directory.Exists(IpamDir) ? Directory.GetDirectories(IpamDir, prefix + "-*") : [];
 
     /// <summary>"net:[inode]" of a bound namespace file, as the kernel names it in /proc/PID/ns/net.</summary>
-    private static string? NetnsId(string path)
+    private static async Task<string?> NetnsIdAsync(string path)
     {
+        // A bound netns file is an nsfs inode; stat's inode number is the namespace's id.
         try
         {
-            // A bound netns file is an nsfs inode; stat's inode number is the namespace's id.
-            var r = Proc.RunAsync("stat", ["-L", "-c", "%i", path], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            var r = await Proc.RunAsync("stat", ["-L", "-c", "%i", path], TimeSpan.FromSeconds(10));
             return r.Ok ? $"net:[{r.Stdout.Trim()}]" : null;
         }
         catch (TimeoutException)

@@ -9,7 +9,9 @@ public static class Repo
 
     public static string Root => RootPath.Value;
 
-    public static string BinDir => Path.Combine(Root, "out", "bin");
+    /// <summary>out/bin, or AMBIENT_E2E_BIN_DIR (to run the same tests against another build of the programs).</summary>
+    public static string BinDir =>
+        Environment.GetEnvironmentVariable("AMBIENT_E2E_BIN_DIR") is { Length: > 0 } dir ? Path.GetFullPath(dir) : Path.Combine(Root, "out", "bin");
 
     public static string ExampleDir(string name) => Path.Combine(Root, "examples", name);
 
@@ -24,7 +26,7 @@ public static class Repo
                 if (!File.Exists(path))
                 {
                     throw new InvalidOperationException(
-                        $"{path} is missing: run `make build` in {Root} first (the E2E tests run the published binaries from out/bin).");
+                        $"{path} is missing: run `make build` in {Root} first (the E2E tests run the published binaries from {BinDir}).");
                 }
             }
             return Path.Combine(BinDir, "ambientctl");
