@@ -57,7 +57,17 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
     builder.Services.AddConfigSources(options);
     if (ca is not null)
     {
-        var reviewer = options.Kubeconfig is not null || options.InCluster ? KubernetesTokenReviewer.Create(options.Kubeconfig) : null;
+        KubernetesTokenReviewer? reviewer = null;
+        try
+        {
+            if (options.Kubeconfig is not null || options.InCluster)
+                reviewer = KubernetesTokenReviewer.Create(options.Kubeconfig); // TokenReview for the CA's callers
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"ambient-controlplane: the CA cannot reach Kubernetes for TokenReview: {e.Message}");
+            return 1;
+        }
         builder.Services.AddAmbientCa(ca, caOptions, reviewer);
     }
 

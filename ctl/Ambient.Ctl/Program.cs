@@ -8,6 +8,12 @@ var binDir = new Option<string>("--bin-dir") { Description = "Directory with amb
 var cniDir = new Option<string>("--cni-plugin-dir") { Description = "Directory of the CNI plugins bridge, host-local and loopback.", DefaultValueFactory = _ => "/usr/lib/cni", Recursive = true };
 var xds = new Option<string>("--xds-address") { Description = "TCP address the local control plane serves ADS on.", DefaultValueFactory = _ => "127.0.0.1:15010", Recursive = true };
 var status = new Option<string>("--status-address") { Description = "HTTP address of the local control plane's status endpoints.", DefaultValueFactory = _ => "127.0.0.1:15014", Recursive = true };
+var secure = new Option<string>("--secure-address")
+{
+    Description = "TLS address of the local control plane's CA and xDS (its CA root and node credentials live in the state directory); 'none' (the default until agents fetch certificates) turns it off, so meshes on other ports never collide on 15012.",
+    DefaultValueFactory = _ => "none",
+    Recursive = true,
+};
 
 LocalMeshOptions Options(ParseResult p) => new()
 {
@@ -17,6 +23,7 @@ LocalMeshOptions Options(ParseResult p) => new()
     CniPluginDir = p.GetValue(cniDir)!,
     XdsAddress = p.GetValue(xds)!,
     StatusAddress = p.GetValue(status)!,
+    SecureAddress = p.GetValue(secure)!,
 };
 
 var manifests = new Argument<string>("manifests") { Description = "Directory of Kubernetes YAML: Namespaces, ServiceAccounts, Services, Pods or Deployments (spec.nodeName picks the node), policies." };
@@ -37,7 +44,7 @@ var restartAgent = new Command("restart-agent", "Stop a node's agent if it runs 
 restartAgent.SetAction((p, ct) => Guard(() => LocalAgent.RestartAsync(Options(p), p.GetValue(nodeArg)!, Console.Out, ct)));
 
 var local = new Command("local", "A whole mesh in network namespaces on this machine, no Kubernetes.") { up, down, statusCmd, exec, restartAgent };
-var root = new RootCommand("ambientctl: operate an Ambient mesh.") { local, stateDir, prefix, binDir, cniDir, xds, status };
+var root = new RootCommand("ambientctl: operate an Ambient mesh.") { local, stateDir, prefix, binDir, cniDir, xds, status, secure };
 return await root.Parse(args).InvokeAsync();
 
 static async Task<int> Guard(Func<Task<int>> action)

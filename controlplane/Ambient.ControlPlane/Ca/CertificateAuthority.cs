@@ -38,7 +38,7 @@ public sealed class CertificateAuthority
     {
         if (requestedSeconds <= 0)
             return _options.DefaultTtl;
-        return TimeSpan.FromSeconds(requestedSeconds);
+        return requestedSeconds >= (long)_options.MaxTtl.TotalSeconds ? _options.MaxTtl : TimeSpan.FromSeconds(requestedSeconds);
     }
 
     /// <summary>Signs a validated CSR's key for <paramref name="identity"/>; returns the chain as PEM, leaf first, root last.</summary>

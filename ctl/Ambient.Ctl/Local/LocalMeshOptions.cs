@@ -17,10 +17,19 @@ internal sealed record LocalMeshOptions
 
     public string XdsAddress { get; init; } = "127.0.0.1:15010";
     public string StatusAddress { get; init; } = "127.0.0.1:15014";
+
+    /// <summary>The control plane's TLS listener (CA + xDS), or "none".</summary>
+    public string SecureAddress { get; init; } = "none";
     public string FailPolicy { get; init; } = "closed";
 
     public string ManifestsDir => Path.Combine(StateDir, "manifests");
     public string PodStatusDir => Path.Combine(StateDir, "status");
     public string LogsDir => Path.Combine(StateDir, "logs");
     public string XdsSocket => Path.Combine(StateDir, "xds.sock");
+
+    /// <summary>The control plane's CA root (generated on first start) and root-cert.pem.</summary>
+    public string CaDir => Path.Combine(StateDir, "ca");
+
+    /// <summary>One bearer-token file per node for the CA (<c>ambient-controlplane --node-credentials-dir</c>).</summary>
+    public string NodeCredentialsDir => Path.Combine(StateDir, "node-credentials");
 }

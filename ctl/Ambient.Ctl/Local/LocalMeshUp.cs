@@ -64,7 +64,8 @@ internal sealed class LocalMeshUp(LocalMeshOptions o, TextWriter log)
         var exe = Path.Combine(_state.BinDir, "ambient-controlplane");
         _state.ControlPlanePid = Shell.StartDetached(null, Path.Combine(o.LogsDir, "controlplane.log"),
             [exe, "--config-dir", o.ManifestsDir, "--config-dir", o.PodStatusDir, "--xds-address", o.XdsAddress,
-             "--xds-socket", o.XdsSocket, "--status-address", o.StatusAddress, "--debounce-ms", "20", "--debounce-max-ms", "200"]);
+             "--xds-socket", o.XdsSocket, "--status-address", o.StatusAddress, "--debounce-ms", "20", "--debounce-max-ms", "200",
+             "--secure-address", o.SecureAddress, "--ca-dir", o.CaDir, "--node-credentials-dir", o.NodeCredentialsDir]);
         _state.Save(o.StateDir);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
         await WaitAsync("control plane readiness", TimeSpan.FromSeconds(30), async () =>
