@@ -5,7 +5,7 @@ config=${1:-Release}
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
-dotnet test Ambient.sln -c "$config" --no-build --nologo --logger "trx" --results-directory "$results" \
+dotnet test Ambient.sln -c "$config" --no-build --nologo --blame-hang-timeout 10m --logger "trx" --results-directory "$results" \
     --logger "console;verbosity=normal" 2>&1 | grep -vE '^\s*$|^\s+Passed ' 
 status=${PIPESTATUS[0]}
 passed=0; failed=0; skipped=0
