@@ -66,32 +66,8 @@ public sealed class InboundPlaintextHandler(NetNsExecutor executor, IDestination
 
             counters = metrics.Tcp(labels);
             counters.Open();
-            upstream = await executor.RunAsync(pod.Netns, () => new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp)).ConfigureAwait(false);
-            MeshSockets.SetMark(upstream, options.PacketMark);
-            upstream.NoDelay = true;
-            downstream.NoDelay = true;
-            using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-            {
-                connect.CancelAfter(options.ConnectTimeout);
-                try
-                {
-                    await upstream.ConnectAsync(target, connect.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new TimeoutException($"connect to {target} timed out after {options.ConnectTimeout.TotalSeconds:0}s");
-                }
-            }
-
-            var result = await SocketCopier.CopyAsync(downstream, upstream, counters, cancellationToken).ConfigureAwait(false);
-            record.BytesSent = result.BytesSent;
-            record.BytesReceived = result.BytesReceived;
-            if (result.Error is not null)
-            {
-                record.Error = result.Error.Message;
-                SocketCopier.Abort(upstream);
-                SocketCopier.Abort(downstream);
-            }
+            upstream = await PodUpstream.ConnectAsync(executor, pod.Netns, target, options, cancellationToken).ConfigureAwait(false);
+            await PodUpstream.RelayAsync(downstream, upstream, counters, record, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
