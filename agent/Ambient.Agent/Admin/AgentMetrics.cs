@@ -69,14 +69,14 @@ public sealed class AgentMetrics
             Label(sb, "reporter", l.Reporter, first: true);
             Label(sb, "source_workload", l.SourceWorkload);
             Label(sb, "source_workload_namespace", l.SourceWorkloadNamespace);
-            Label(sb, "source_principal", TcpLabels.Unknown);
+            Label(sb, "source_principal", l.SourcePrincipal);
             Label(sb, "destination_service", l.DestinationService);
             Label(sb, "destination_workload", l.DestinationWorkload);
             Label(sb, "destination_workload_namespace", l.DestinationWorkloadNamespace);
-            Label(sb, "destination_principal", TcpLabels.Unknown);
+            Label(sb, "destination_principal", l.DestinationPrincipal);
             Label(sb, "request_protocol", "tcp");
             Label(sb, "response_flags", l.ResponseFlags);
-            Label(sb, "connection_security_policy", "unknown");
+            Label(sb, "connection_security_policy", l.SecurityPolicy);
             sb.Append("} ").Append(v.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
     }

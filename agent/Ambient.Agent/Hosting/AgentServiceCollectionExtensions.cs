@@ -1,4 +1,5 @@
 using Ambient.Agent.Admin;
+using Ambient.Agent.Identity;
 using Ambient.Agent.Inbound;
 using Ambient.Agent.InPod;
 using Ambient.Agent.InPod.Defaults;
@@ -34,11 +35,13 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<AccessLog>();
         services.TryAddSingleton<OutboundHandler>();
         services.TryAddSingleton<InboundPlaintextHandler>();
+        services.AddWorkloadIdentities(options); // IWorkloadIdentities: certificates for HBONE, or disabled without a CA
 
         // Seams implemented by State/ (WorkloadStore, LoadBalancer) — defaults until it is wired.
         services.TryAddSingleton<IEnrollment, UnwiredEnrollment>();
         services.TryAddSingleton<IDestinationResolver, PassthroughResolver>();
         services.TryAddSingleton<IRedirectionReporter, LoggingRedirectionReporter>();
+        services.TryAddSingleton<IInboundAuthorizer, AllowAllAuthorizer>();
 
         services.TryAddSingleton<PodCaptureManager>();
         services.AddHostedService(sp => sp.GetRequiredService<PodCaptureManager>());

@@ -18,4 +18,7 @@ public interface IDestinationResolver
 
     /// <summary>The workload owning <paramref name="address"/> (for inbound source labels), or null.</summary>
     WorkloadInfo? FindWorkload(IPAddress address) => null;
+
+    /// <summary>The identity and baggage of the workload owning <paramref name="address"/> (a local pod), or null when unknown.</summary>
+    WorkloadIdentity? FindIdentity(IPAddress address) => null;
 }

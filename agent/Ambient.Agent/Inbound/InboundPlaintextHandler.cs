@@ -14,13 +14,14 @@ namespace Ambient.Agent.Inbound;
 /// The inbound plaintext listener's connections (15006, inside the destination pod's netns):
 /// <code>
 ///   accept → SO_ORIGINAL_DST = podIP:port → self-call port? reject
+///          → policy with no principal (STRICT PeerAuthentication denies here) deny → reset, counted
 ///          → socket created in the pod's netns, SO_MARK 1337 → connect podIP:port (via lo, not redirected)
 ///          → copy both ways → metrics (reporter=destination) + access log
 /// </code>
 /// The app sees the agent's connection from its own pod IP (no source spoofing yet: that needs IP_TRANSPARENT,
 /// which the mark 0x111 / table 100 rules already prepare for).
 /// </summary>
-public sealed class InboundPlaintextHandler(NetNsExecutor executor, IDestinationResolver resolver, AgentMetrics metrics, AccessLog accessLog, ProxyOptions options, ILogger<InboundPlaintextHandler> logger) : IConnectionHandler
+public sealed class InboundPlaintextHandler(NetNsExecutor executor, IDestinationResolver resolver, IInboundAuthorizer authorizer, AgentMetrics metrics, AccessLog accessLog, ProxyOptions options, ILogger<InboundPlaintextHandler> logger) : IConnectionHandler
 {
     public const string Direction = "inbound";
 
@@ -64,9 +65,26 @@ public sealed class InboundPlaintextHandler(NetNsExecutor executor, IDestination
                 return;
             }
 
+            var verdict = authorizer.Check(pod, target, peer, principal: null);
+            if (!verdict.Allowed)
+            {
+                record.Error = verdict.Reason;
+                ProxyLog.PolicyDenied(logger, Direction, "plaintext " + peer, pod.Ref.Key, target, verdict.Reason);
+                metrics.Tcp(labels with { ResponseFlags = "DENY" }).Fail();
+                SocketCopier.Abort(downstream);
+                return;
+            }
+
             counters = metrics.Tcp(labels);
             counters.Open();
             upstream = await PodUpstream.ConnectAsync(executor, pod.Netns, target, options, cancellationToken).ConfigureAwait(false);
+            var app = upstream;
+            using var watch = authorizer.Track(pod, target, peer, null, reason =>
+            {
+                record.Error = "closed by a policy change: " + reason;
+                SocketCopier.Abort(downstream);
+                SocketCopier.Abort(app);
+            });
             await PodUpstream.RelayAsync(downstream, upstream, counters, record, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or TimeoutException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)

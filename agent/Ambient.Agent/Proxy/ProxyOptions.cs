@@ -15,6 +15,8 @@ public sealed class ProxyOptions
 
     public int InboundPlaintextPort { get; set; } = InPodRules.InboundPlaintextPort;
 
+    public int InboundHbonePort { get; set; } = InPodRules.InboundHbonePort;
+
     /// <summary>
     /// Destination ports that would loop back into the agent (ztunnel's illegal_ports): 15001, 15006, 15008.
     /// </summary>

@@ -56,13 +56,17 @@ public sealed class DestinationResolverAdapter(LoadBalancer balancer) : IDestina
         balancer.Store.Current.FindWorkload(address) is { } w ? new WorkloadInfo(w.Name, w.Namespace, w.ServiceAccount) : null;
 
     /// <summary>
-    /// <see cref="Route"/> → <see cref="ResolvedDestination"/>. Not carried across yet: <see cref="Route.Hbone"/> (the
-    /// HBONE work adds it to the data path's record).
+    /// <see cref="Route"/> → <see cref="ResolvedDestination"/>; an HBONE endpoint carries its identity.
     /// </summary>
+    public WorkloadIdentity? FindIdentity(IPAddress address) =>
+        balancer.Store.Current.FindWorkload(address) is { } w ? Baggage.IdentityOf(w) : null;
+
+    private static string? HboneIdentity(Route route) => route.Hbone ? route.Workload!.Identity : null;
+
     public static ResolvedDestination ToResolved(Route route) => route.Kind switch
     {
-        RouteKind.Service => new ResolvedDestination(DestinationKind.Service, route.Target, route.Service!.Hostname, route.Workload!.Name, route.Workload.Namespace),
-        RouteKind.Workload => new ResolvedDestination(DestinationKind.Workload, route.Target, null, route.Workload!.Name, route.Workload.Namespace),
+        RouteKind.Service => new ResolvedDestination(DestinationKind.Service, route.Target, route.Service!.Hostname, route.Workload!.Name, route.Workload.Namespace, HboneIdentity(route)),
+        RouteKind.Workload => new ResolvedDestination(DestinationKind.Workload, route.Target, null, route.Workload!.Name, route.Workload.Namespace, HboneIdentity(route)),
         RouteKind.NoHealthyUpstream => new ResolvedDestination(DestinationKind.NoHealthyEndpoint, route.Original, route.Service?.Hostname),
         _ => new ResolvedDestination(DestinationKind.Passthrough, route.Original, route.Service?.Hostname),
     };
