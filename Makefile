@@ -42,10 +42,12 @@ demo: deps build
 demo-controlplane: deps build
 	scripts/demo-controlplane.sh
 
-# Control-plane bench, then the data-path/CNI bench (bench/datapath.sh, ~4 min); both run, either failing fails the target.
+# Control-plane bench, the data-path/CNI bench (bench/datapath.sh, ~4 min), then the cross-node mTLS bench
+# (bench/mtls.sh, ~6.5 min); all run, any failing fails the target.
 bench: deps build
 	@rc=0; $(DOTNET) run -c Release --project bench/Ambient.Bench -- all || rc=$$?; \
-	bench/datapath.sh || rc=$$?; exit $$rc
+	bench/datapath.sh || rc=$$?; \
+	bench/mtls.sh || rc=$$?; exit $$rc
 
 clean:
 	rm -rf out artifacts
