@@ -1,10 +1,11 @@
 using Ambient.Agent.Hosting;
+using Ambient.Agent.Policy;
 using Ambient.Agent.State;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
 // ambient-agent: CNI socket (pod ADD/CHECK/DEL) → PodCaptureManager (rules + in-pod listeners, persisted registry)
-// → Outbound (15001) / Inbound (15006) handlers → SocketCopier; admin (/metrics, /healthz/ready, /pods) on --admin-address.
+// → Outbound (15001: plain TCP or HBONE) / Inbound (15006 plaintext, 15008 HBONE; L4 policy) handlers; admin (/metrics, /healthz/ready, /pods) on --admin-address.
 var command = AgentCommand.Create(RunAsync);
 return await command.Parse(args).InvokeAsync();
 
@@ -18,7 +19,7 @@ static async Task<int> RunAsync(AgentOptions options, CancellationToken ct)
         Kubeconfig = options.Kubeconfig,
         InCluster = options.InCluster,
         RequireLocalNode = options.Kubeconfig is not null || options.InCluster,
-    }));
+    }).AddPolicyEnforcement());
     try
     {
         await app.StartAsync(ct);

@@ -27,7 +27,7 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
     var caOptions = settings.Ca;
     CertificateAuthority? ca = null;
     ServingCertificate? serving = null;
-    if (caOptions.SecureAddress is not null)
+    if (caOptions.ServesTls)
     {
         try
         {
@@ -47,6 +47,8 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
             k.ListenXdsSocket(socket); // the same ADS for agents in other network namespaces
         if (caOptions.SecureAddress is { } secure)
             k.ListenSecure(secure, serving!); // TLS gRPC: the CA and ADS, as istiod's 15012
+        if (caOptions.SecureSocket is { } secureSocket)
+            k.ListenSecureSocket(secureSocket, serving!); // the same, for agents in other network namespaces
         k.Listen(options.StatusAddress, l => l.Protocols = HttpProtocols.Http1);
         k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
         k.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
@@ -72,7 +74,7 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
     }
 
     var app = builder.Build();
-    app.MapGrpcService<AggregatedDiscoveryService>().RequireHost(XdsListeners.XdsHosts(options, caOptions.SecureAddress?.Port));
+    app.MapGrpcService<AggregatedDiscoveryService>().RequireHost(XdsListeners.XdsHosts(options, caOptions.SecureAddress?.Port, caOptions.SecureSocket is not null));
     if (ca is not null)
         app.MapAmbientCa();
     app.MapStatusEndpoints($"*:{options.StatusAddress.Port}");
@@ -90,7 +92,7 @@ static async Task<int> RunAsync(ControlPlaneCommand.Settings settings, Cancellat
     if (ca is not null)
     {
         app.Logger.LogInformation("Serving the CA and ADS over TLS on {Secure} as {Names}; root {Subject} (SHA-256 {Fingerprint}) published at {RootCert}",
-            caOptions.SecureAddress, string.Join(", ", caOptions.ServingDnsNames), ca.Root.Root.Subject,
+            string.Join(" and ", new[] { caOptions.SecureAddress?.ToString(), caOptions.SecureSocket is { } ss ? "unix:" + ss : null }.OfType<string>()), string.Join(", ", caOptions.ServingDnsNames), ca.Root.Root.Subject,
             ca.Root.Root.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), caOptions.RootCertPath);
     }
     await app.WaitForShutdownAsync(ct);

@@ -10,7 +10,7 @@ var xds = new Option<string>("--xds-address") { Description = "TCP address the l
 var status = new Option<string>("--status-address") { Description = "HTTP address of the local control plane's status endpoints.", DefaultValueFactory = _ => "127.0.0.1:15014", Recursive = true };
 var secure = new Option<string>("--secure-address")
 {
-    Description = "TLS address of the local control plane's CA and xDS (its CA root and node credentials live in the state directory); 'none' (the default until agents fetch certificates) turns it off, so meshes on other ports never collide on 15012.",
+    Description = "Also serve the local control plane's CA and xDS over TLS on this address (its CA root and node credentials live in the state directory). Agents always use the CA through <state-dir>/ca.sock, so 'none' (the default) keeps meshes from colliding on 15012.",
     DefaultValueFactory = _ => "none",
     Recursive = true,
 };
@@ -27,8 +27,9 @@ LocalMeshOptions Options(ParseResult p) => new()
 };
 
 var manifests = new Argument<string>("manifests") { Description = "Directory of Kubernetes YAML: Namespaces, ServiceAccounts, Services, Pods or Deployments (spec.nodeName picks the node), policies." };
-var up = new Command("up", "Build the mesh: control plane, one node namespace and agent per node, each pod in its own namespace via the CNI chain.") { manifests };
-up.SetAction((p, ct) => Guard(() => new LocalMeshUp(Options(p), Console.Out).RunAsync(p.GetValue(manifests)!, ct)));
+var certTtl = new Option<string>("--cert-ttl") { Description = "Validity the agents request for workload certificates (s, m, h or d suffix, e.g. 20s to watch renewals at half-life).", DefaultValueFactory = _ => "24h" };
+var up = new Command("up", "Build the mesh: control plane, one node namespace and agent per node, each pod in its own namespace via the CNI chain.") { manifests, certTtl };
+up.SetAction((p, ct) => Guard(() => new LocalMeshUp(Options(p) with { CertTtl = p.GetValue(certTtl)! }, Console.Out).RunAsync(p.GetValue(manifests)!, ct)));
 var down = new Command("down", "Remove everything the mesh created: processes, namespaces, bridges, rules, IPAM state.");
 down.SetAction((p, ct) => Guard(() => LocalMeshDown.RunAsync(Options(p), Console.Out, ct)));
 var statusCmd = new Command("status", "Show nodes, pods, processes and capture state.");

@@ -56,7 +56,7 @@ public sealed class AgentRestartTests(ITestOutputHelper output) : OwnMeshTest(ou
         Assert.Equal(rulesBefore.Rules, rulesAfter.Rules);
         var client = await mesh.AgentPodAsync("node-1", "shop", "client");
         Assert.Equal("Captured", client?.State);
-        Assert.Equal(2, client!.Listeners.Count);
+        Assert.Equal(3, client!.Listeners.Count); // 15001, 15006, 15008
         Assert.True((await mesh.MetricsAsync("node-1")).Sum("istio_tcp_connections_opened_total", ("reporter", "source"), ("source_workload", "client")) >= 1,
             "the new agent did not proxy the client's call");
 

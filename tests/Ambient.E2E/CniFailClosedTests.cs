@@ -55,7 +55,7 @@ public sealed class CniFailClosedTests(ITestOutputHelper output) : OwnMeshTest(o
             Assert.Equal("Captured", entry?.State);
             // Its traffic goes through node-1's agent to the servers on node-2.
             var call = await LocalMesh.CurlInNetnsAsync(sandbox.Netns, "http://10.96.0.10/");
-            Assert.True(call.Ok, $"the new pod's call to the VIP failed: {call}");
+            Assert.True(call.Ok, $"the new pod's call to the VIP failed: {call}\n{mesh.ReadLog("agent-node-1.log")}");
             Assert.StartsWith("hello from server-", call.Stdout.Trim());
 
             var check = await cni.RunAsync("check", node.Netns, node.ConfList, sandbox);

@@ -35,7 +35,7 @@ public sealed class EnrollmentTests(ITestOutputHelper output) : OwnMeshTest(outp
             var rules = await mesh.IptablesAsync("legacy", "outsider");
             var entry = await mesh.AgentPodAsync("node-1", "legacy", "outsider");
             var tunnel = addresses.Workload("legacy", "outsider")?.TunnelProtocol;
-            return (rules.HasIstioChains && entry?.State == "Captured" && entry.Listeners.Count == 2 && tunnel == TunnelProtocol.Hbone,
+            return (rules.HasIstioChains && entry?.State == "Captured" && entry.Listeners.Count == 3 && tunnel == TunnelProtocol.Hbone,
                 $"ISTIO chains {rules.HasIstioChains}, /pods {entry?.State ?? "absent"} listeners [{string.Join(", ", entry?.Listeners ?? [])}], {addresses.Describe("legacy", "outsider")}");
         }, mesh);
         transitions.Add(("capture", labelled, DateTime.UtcNow));

@@ -13,8 +13,8 @@ public sealed class TeardownTests(ITestOutputHelper output) : OwnMeshTest(output
         var state = mesh.State;
         var footprint = await MeshFootprint.CaptureAsync(mesh);
         var netnsBefore = MeshFootprint.NetnsNames(mesh.Prefix);
-        // 1 fabric + 2 nodes + 4 pods, each recorded and running.
-        Assert.Equal(7, netnsBefore.Count);
+        // 1 fabric + 2 nodes + 5 pods, each recorded and running.
+        Assert.Equal(8, netnsBefore.Count);
         Assert.Equal(2, MeshFootprint.IpamDirs(mesh.Prefix).Count);
         var recorded = footprint.Pids.Select(p => (p.What, p.Pid, Cmd: string.Join(' ', Proc.CommandLineOf(p.Pid)))).ToArray();
         Assert.Equal(1 + state.Nodes.Count + state.Pods.Count, recorded.Length);

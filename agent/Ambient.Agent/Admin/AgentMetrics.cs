@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using Ambient.Agent.Policy;
 
 namespace Ambient.Agent.Admin;
 
@@ -12,6 +13,9 @@ public sealed class AgentMetrics
 {
     private readonly ConcurrentDictionary<TcpLabels, TcpCounters> _tcp = new();
     private long _capturedPods;
+
+    /// <summary>L4 authorization denials (Policy/).</summary>
+    public PolicyMetrics Policy { get; } = new();
 
     public TcpCounters Tcp(in TcpLabels labels) => _tcp.GetOrAdd(labels, static _ => new TcpCounters());
 
@@ -51,6 +55,7 @@ public sealed class AgentMetrics
         sb.Append("# HELP ambient_agent_captured_pods Pods whose traffic this agent captures (rules programmed, listeners bound).\n");
         sb.Append("# TYPE ambient_agent_captured_pods gauge\n");
         sb.Append("ambient_agent_captured_pods ").Append(CapturedPods.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        Policy.Render(sb);
         return sb.ToString();
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ambient.Agent.Identity;
 using Ambient.Net.Cni;
 using Microsoft.Extensions.Logging;
 
@@ -19,11 +20,18 @@ public static class AgentCommand
         var podStatusDir = new Option<string?>("--pod-status-dir") { Description = "Local mode: report each pod's capture (Istio's ambient.istio.io/redirection annotation) as a PodAnnotations manifest in this directory, which the control plane also reads." };
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubernetes mode: patch the redirection annotation on pods/status through this kubeconfig." };
         var inCluster = new Option<bool>("--in-cluster") { Description = "Kubernetes mode with the agent pod's service account." };
+        var caAddress = new Option<string?>("--ca-address") { Description = "The CA's TLS gRPC address host:port (istio.v1.auth.IstioCertificateService, the control plane's --secure-address, istiod's 15012). Exclusive with --ca-socket. Without either, workload identities are disabled (plaintext only)." };
+        var caSocket = new Option<string?>("--ca-socket") { Description = "The CA's TLS gRPC on this Unix socket path (the control plane's --secure-socket), for agents in another network namespace." };
+        var caRootCert = new Option<string?>("--ca-root-cert") { Description = "PEM roots to verify the CA (as istiod.istio-system.svc) and issued certificates against: the control plane's <ca-dir>/root-cert.pem. Watched; a bad edit keeps the previous roots." };
+        var caTokenFile = new Option<string?>("--ca-token-file") { Description = "File holding the bearer token the CA authenticates this node by (local mode: <node-credentials-dir>/<node>). Re-read on every request." };
+        var certTtl = new Option<string>("--cert-ttl") { Description = "Requested validity of workload certificates (s, m, h or d suffix); renewed at half-life.", DefaultValueFactory = _ => "24h" };
+        var trustDomain = new Option<string>("--trust-domain") { Description = "SPIFFE trust domain of the identities this agent requests.", DefaultValueFactory = _ => "cluster.local" };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning or Error. Access logs use the category 'access'.", DefaultValueFactory = _ => LogLevel.Information };
 
         var root = new RootCommand("Ambient node agent: captures enrolled pods' traffic inside their network namespaces (istio-cni node agent role) and proxies it (ztunnel role; plaintext for now).")
         {
-            node, xds, xdsSocket, cni, stateDir, admin, adminSocket, podStatusDir, kubeconfig, inCluster, logLevel,
+            node, xds, xdsSocket, cni, stateDir, admin, adminSocket, podStatusDir, kubeconfig, inCluster,
+            caAddress, caSocket, caRootCert, caTokenFile, certTtl, trustDomain, logLevel,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -52,7 +60,17 @@ public static class AgentCommand
                     PodStatusDir = parse.GetValue(podStatusDir) is { Length: > 0 } d ? d : null,
                     Kubeconfig = parse.GetValue(kubeconfig) is { Length: > 0 } k ? k : null,
                     InCluster = parse.GetValue(inCluster),
+                    Identity = new IdentityOptions
+                    {
+                        CaAddress = NonEmpty(parse.GetValue(caAddress)),
+                        CaSocket = NonEmpty(parse.GetValue(caSocket)),
+                        CaRootCert = NonEmpty(parse.GetValue(caRootCert)),
+                        CaTokenFile = NonEmpty(parse.GetValue(caTokenFile)),
+                        CertTtl = ParseDuration("--cert-ttl", parse.GetValue(certTtl)!),
+                        TrustDomain = parse.GetValue(trustDomain)!,
+                    },
                 };
+                options.Identity.Validate();
                 if (options.PodStatusDir is not null && (options.Kubeconfig is not null || options.InCluster))
                     throw new ArgumentException("--pod-status-dir (local mode) and --kubeconfig / --in-cluster (Kubernetes mode) are exclusive");
                 return await run(options, ct).ConfigureAwait(false);
@@ -64,5 +82,23 @@ public static class AgentCommand
             }
         });
         return root;
+    }
+
+    private static string? NonEmpty(string? value) => value is { Length: > 0 } ? value : null;
+
+    /// <summary>Durations as <c>90s</c>, <c>30m</c>, <c>24h</c> or <c>7d</c>.</summary>
+    public static TimeSpan ParseDuration(string flag, string value)
+    {
+        if (value.Length >= 2 && long.TryParse(value.AsSpan(0, value.Length - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0)
+        {
+            switch (value[^1])
+            {
+                case 's': return TimeSpan.FromSeconds(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'd': return TimeSpan.FromDays(n);
+            }
+        }
+        throw new ArgumentException($"{flag} '{value}' must be a positive number with an s, m, h or d suffix, such as 24h");
     }
 }

@@ -1,4 +1,5 @@
 using Ambient.Agent.Admin;
+using Ambient.Agent.Identity;
 using Ambient.Agent.InPod;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -36,14 +37,17 @@ public static class AgentHost
         builder.Services.AddAmbientAgent(options);
 
         var app = builder.Build();
-        var manager = app.Services.GetRequiredService<PodCaptureManager>();
+        // Resolved on first use, like the rest of the data path: a bad --ca-root-cert must fail StartAsync with its
+        // message, not Build (the capture manager depends on the identities, which read the root file).
+        var manager = new Lazy<PodCaptureManager>(() => app.Services.GetRequiredService<PodCaptureManager>());
         var metrics = app.Services.GetRequiredService<AgentMetrics>();
         var readiness = app.Services.GetRequiredService<Readiness>();
         var cniLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Ambient.Agent.InPod.Cni");
         app.Run(context => AgentListeners.ListenerOf(context) switch
         {
-            AgentListeners.Cni => CniEndpoints.HandleAsync(context, manager, cniLogger),
-            AgentListeners.Admin => AdminEndpoints.HandleAsync(context, metrics, readiness, manager),
+            AgentListeners.Cni => CniEndpoints.HandleAsync(context, manager.Value, cniLogger),
+            AgentListeners.Admin => AdminEndpoints.HandleAsync(context, metrics, readiness, manager.Value,
+                app.Services.GetService<WorkloadCertificateManager>()), // resolved on use: a bad root file fails StartAsync, not Build
             _ => Reject(context),
         });
         app.Lifetime.ApplicationStarted.Register(() => AgentListeners.RestrictSocket(options.CniSocket));

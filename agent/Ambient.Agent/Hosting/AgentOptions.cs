@@ -39,6 +39,9 @@ public sealed record AgentOptions
     /// <summary>…or with the agent pod's service account.</summary>
     public bool InCluster { get; init; }
 
+    /// <summary>Workload certificates: the CA, its roots, this node's token (<c>--ca-*</c>, <c>--cert-ttl</c>, <c>--trust-domain</c>).</summary>
+    public Identity.IdentityOptions Identity { get; init; } = new();
+
     /// <summary>Parses host:port / [v6]:port; errors name the flag and value.</summary>
     public static IPEndPoint ParseEndpoint(string flag, string value)
     {

@@ -5,6 +5,8 @@ using Ambient.Agent.InPod;
 using Ambient.Agent.InPod.Defaults;
 using Ambient.Agent.Outbound;
 using Ambient.Agent.Proxy;
+using Ambient.Agent.Tunnel;
+using Ambient.Hbone;
 using Ambient.Net.Netns;
 using Ambient.Net.Redirection;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,6 +37,11 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<AccessLog>();
         services.TryAddSingleton<OutboundHandler>();
         services.TryAddSingleton<InboundPlaintextHandler>();
+        services.TryAddSingleton<InboundHboneHandler>();
+        services.TryAddSingleton(new HboneClientOptions());
+        services.TryAddSingleton(new HboneServerOptions());
+        services.TryAddSingleton<HboneClientPool>();
+        services.TryAddSingleton<HboneConnector>();
         services.AddWorkloadIdentities(options); // IWorkloadIdentities: certificates for HBONE, or disabled without a CA
 
         // Seams implemented by State/ (WorkloadStore, LoadBalancer) — defaults until it is wired.

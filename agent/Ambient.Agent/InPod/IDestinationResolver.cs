@@ -19,6 +19,9 @@ public interface IDestinationResolver
     /// <summary>The workload owning <paramref name="address"/> (for inbound source labels), or null.</summary>
     WorkloadInfo? FindWorkload(IPAddress address) => null;
 
-    /// <summary>The identity and baggage of the workload owning <paramref name="address"/> (a local pod), or null when unknown.</summary>
-    WorkloadIdentity? FindIdentity(IPAddress address) => null;
+    /// <summary>
+    /// The identity and baggage of a local pod's workload, or null when the control plane does not list it. By name, not
+    /// IP: a pod just added by the CNI plugin is captured before the control plane has heard of its address.
+    /// </summary>
+    WorkloadIdentity? FindIdentity(PodRef pod) => null;
 }

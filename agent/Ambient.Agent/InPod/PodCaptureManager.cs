@@ -1,5 +1,6 @@
 using System.Net;
 using Ambient.Agent.Admin;
+using Ambient.Agent.Identity;
 using Ambient.Agent.Inbound;
 using Ambient.Agent.Outbound;
 using Ambient.Agent.Proxy;
@@ -32,6 +33,8 @@ public sealed partial class PodCaptureManager : IHostedService, IAsyncDisposable
     private readonly IRedirectionReporter _reporter;
     private readonly OutboundHandler _outbound;
     private readonly InboundPlaintextHandler _inbound;
+    private readonly InboundHboneHandler _hbone;
+    private readonly IWorkloadIdentities _identities;
     private readonly AgentMetrics _metrics;
     private readonly InPodOptions _options;
     private readonly ProxyOptions _proxy;
@@ -44,7 +47,7 @@ public sealed partial class PodCaptureManager : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
 
     public PodCaptureManager(PodRegistry registry, IRedirectionBackend backend, NetNsExecutor executor, IEnrollment enrollment, IRedirectionReporter reporter,
-        OutboundHandler outbound, InboundPlaintextHandler inbound, AgentMetrics metrics, Readiness readiness, InPodOptions options, ProxyOptions proxy,
+        OutboundHandler outbound, InboundPlaintextHandler inbound, InboundHboneHandler hbone, IWorkloadIdentities identities, AgentMetrics metrics, Readiness readiness, InPodOptions options, ProxyOptions proxy,
         ILogger<PodCaptureManager> logger, ILogger<PodListener> listenerLogger)
     {
         _registry = registry;
@@ -54,6 +57,8 @@ public sealed partial class PodCaptureManager : IHostedService, IAsyncDisposable
         _reporter = reporter;
         _outbound = outbound;
         _inbound = inbound;
+        _hbone = hbone;
+        _identities = identities;
         _metrics = metrics;
         _options = options;
         _proxy = proxy;
@@ -391,7 +396,11 @@ public sealed partial class PodCaptureManager : IHostedService, IAsyncDisposable
             pod = new CapturedPod(entry.Ref, netns, entry.Ips.Select(IPAddress.Parse).ToArray());
             pod.Add(await PodListener.StartAsync(_executor, pod, OutboundHandler.Direction, _proxy.OutboundPort, _proxy.PacketMark, _outbound, _listenerLogger, pod.Stopping).ConfigureAwait(false));
             pod.Add(await PodListener.StartAsync(_executor, pod, InboundPlaintextHandler.Direction, _proxy.InboundPlaintextPort, _proxy.PacketMark, _inbound, _listenerLogger, pod.Stopping).ConfigureAwait(false));
-            // 15008 (HBONE) is reserved: bound when the HBONE server exists.
+            if (_identities.Enabled)
+            {
+                // Without a CA there is no identity to present, so 15008 stays closed and peers fall back to 15006.
+                pod.Add(await PodListener.StartAsync(_executor, pod, InboundHboneHandler.Direction, _proxy.InboundHbonePort, _proxy.PacketMark, _hbone, _listenerLogger, pod.Stopping).ConfigureAwait(false));
+            }
             // Listeners first, then rules: with the rules first, a running pod's new connections were redirected to
             // ports nobody listened on yet and refused while the listeners started (seen by tests/Ambient.E2E when a
             // namespace is labelled). Listeners without rules capture nothing, so this order never drops traffic.

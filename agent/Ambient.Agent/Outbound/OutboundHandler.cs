@@ -1,9 +1,13 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Ambient.Agent.Admin;
+using Ambient.Agent.Identity;
 using Ambient.Agent.InPod;
 using Ambient.Agent.Proxy;
+using Ambient.Agent.Tunnel;
+using Ambient.Hbone;
 using Ambient.Net.Netns;
 using Ambient.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -17,9 +21,12 @@ namespace Ambient.Agent.Outbound;
 ///          → socket created in the source pod's netns, SO_MARK 1337 (skips the rules) → connect (10 s)
 ///          → copy both ways → metrics (reporter=source) + access log
 /// </code>
-/// HBONE (mTLS to podIP:15008) replaces the plain connect in a later issue.
+/// A destination captured by a node agent (the resolver names its identity) is reached over HBONE instead:
+/// <see cref="HboneConnector"/> replaces the plain connect and <see cref="HboneRelay"/> the socket copy. Without a CA
+/// (<see cref="IWorkloadIdentities.Enabled"/> false: a development setup) every destination gets plain TCP.
 /// </summary>
-public sealed class OutboundHandler(NetNsExecutor executor, IDestinationResolver resolver, AgentMetrics metrics, AccessLog accessLog, ProxyOptions options, ILogger<OutboundHandler> logger) : IConnectionHandler
+public sealed class OutboundHandler(NetNsExecutor executor, IDestinationResolver resolver, IWorkloadIdentities identities, HboneConnector hbone,
+    AgentMetrics metrics, AccessLog accessLog, ProxyOptions options, ILogger<OutboundHandler> logger) : IConnectionHandler
 {
     public const string Direction = "outbound";
 
@@ -72,6 +79,12 @@ public sealed class OutboundHandler(NetNsExecutor executor, IDestinationResolver
                 return;
             }
 
+            if (dest.HboneIdentity is not null && identities.Enabled)
+            {
+                await RelayOverHboneAsync(downstream, pod, dest, record, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             counters = metrics.Tcp(labels);
             counters.Open();
             upstream = await PodUpstream.ConnectAsync(executor, pod.Netns, dest.Endpoint, options, cancellationToken).ConfigureAwait(false);
@@ -91,6 +104,52 @@ public sealed class OutboundHandler(NetNsExecutor executor, IDestinationResolver
             downstream.Dispose();
             record.Duration = Stopwatch.GetElapsedTime(start);
             accessLog.Write(record);
+        }
+    }
+
+    private async Task RelayOverHboneAsync(Socket downstream, CapturedPod pod, ResolvedDestination dest, ConnectionRecord record, CancellationToken cancellationToken)
+    {
+        var source = resolver.FindIdentity(pod.Ref);
+        var labels = Labels(pod, dest, "-") with { SecurityPolicy = TcpLabels.MutualTls, DestinationPrincipal = dest.HboneIdentity! };
+        if (source is null)
+        {
+            record.Error = $"source pod {pod.Ref.Key} is not known to the control plane: no identity to present";
+            metrics.Tcp(labels with { ResponseFlags = "CONNECT" }).Fail();
+            SocketCopier.Abort(downstream);
+            return;
+        }
+        labels = labels with { SourcePrincipal = source.Id.ToString() };
+        HboneStream stream;
+        try
+        {
+            stream = await hbone.ConnectAsync(pod, source, dest, downstream.RemoteEndPoint, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HboneConnectException or IOException or SocketException or TimeoutException or AuthenticationException or IdentityUnavailableException)
+        {
+            // 401: the destination's policy refused us; anything else is a failure to reach it.
+            record.Error = "HBONE to " + dest.Endpoint + " failed: " + e.Message;
+            metrics.Tcp(labels with { ResponseFlags = e is HboneConnectException { Status: 401 } ? "UAEX" : "CONNECT" }).Fail();
+            SocketCopier.Abort(downstream);
+            return;
+        }
+        var counters = metrics.Tcp(labels);
+        counters.Open();
+        try
+        {
+            downstream.NoDelay = true;
+            var result = await HboneRelay.CopyAsync(downstream, stream, new RequestResponseCounters(counters), cancellationToken).ConfigureAwait(false);
+            record.BytesSent = result.BytesSent;
+            record.BytesReceived = result.BytesReceived;
+            if (result.Error is not null)
+            {
+                record.Error = result.Error.Message;
+                SocketCopier.Abort(downstream);
+            }
+        }
+        finally
+        {
+            counters.Close();
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 

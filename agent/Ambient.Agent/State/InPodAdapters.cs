@@ -1,5 +1,6 @@
 using System.Net;
 using Ambient.Agent.InPod;
+using Ambient.Identity;
 
 namespace Ambient.Agent.State;
 
@@ -47,7 +48,7 @@ public sealed class EnrollmentAdapter : IEnrollment, IDisposable
 }
 
 /// <summary>The data path's <see cref="IDestinationResolver"/> seam over <see cref="LoadBalancer"/>.</summary>
-public sealed class DestinationResolverAdapter(LoadBalancer balancer) : IDestinationResolver
+public sealed class DestinationResolverAdapter(LoadBalancer balancer, PodEnrollmentView? enrollment = null, string trustDomain = "cluster.local") : IDestinationResolver
 {
     public ResolvedDestination Resolve(IPEndPoint originalDestination, PodRef source) =>
         ToResolved(balancer.Resolve(originalDestination, source.Namespace, source.Name));
@@ -58,8 +59,18 @@ public sealed class DestinationResolverAdapter(LoadBalancer balancer) : IDestina
     /// <summary>
     /// <see cref="Route"/> → <see cref="ResolvedDestination"/>; an HBONE endpoint carries its identity.
     /// </summary>
-    public WorkloadIdentity? FindIdentity(IPAddress address) =>
-        balancer.Store.Current.FindWorkload(address) is { } w ? Baggage.IdentityOf(w) : null;
+    /// <summary>
+    /// From the pod's workload (WDS) when published; before that — a pod whose IP the control plane has not seen yet is
+    /// not a workload, as in istiod — from its PodEnrollment (service account), as ztunnel takes it from ZDS.
+    /// </summary>
+    public WorkloadIdentity? FindIdentity(PodRef pod)
+    {
+        if (balancer.Store.Current.FindPodWorkload(pod.Namespace, pod.Name) is { } w)
+            return Baggage.IdentityOf(w);
+        if (enrollment?.Get(pod.Namespace, pod.Name) is { } e && SpiffeId.TryParse($"{SpiffeId.Scheme}{trustDomain}/ns/{e.Namespace}/sa/{(e.ServiceAccount.Length > 0 ? e.ServiceAccount : "default")}", out var id))
+            return new WorkloadIdentity(id, e.Name, e.Namespace, $"k8s.namespace.name={e.Namespace},k8s.pod.name={e.Name}");
+        return null;
+    }
 
     private static string? HboneIdentity(Route route) => route.Hbone ? route.Workload!.Identity : null;
 

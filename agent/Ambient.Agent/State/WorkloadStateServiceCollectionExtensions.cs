@@ -64,7 +64,7 @@ public static class WorkloadStateServiceCollectionExtensions
         services.AddHostedService<WorkloadStateService>();
 
         services.TryAddSingleton<IEnrollment>(sp => new EnrollmentAdapter(sp.GetRequiredService<PodEnrollmentView>()));
-        services.TryAddSingleton<IDestinationResolver>(sp => new DestinationResolverAdapter(sp.GetRequiredService<LoadBalancer>()));
+        services.TryAddSingleton<IDestinationResolver>(sp => new DestinationResolverAdapter(sp.GetRequiredService<LoadBalancer>(), sp.GetRequiredService<PodEnrollmentView>(), options.Identity.TrustDomain));
         if (state.StatusDirectory is { } dir)
         {
             services.TryAddSingleton<IRedirectionReporter>(_ => new FileRedirectionReporter(dir));

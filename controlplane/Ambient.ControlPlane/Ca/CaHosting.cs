@@ -38,16 +38,28 @@ public static class CaHosting
 
     /// <summary>HTTP/2 over TLS 1.2+ with the CA-signed serving certificate; no client certificates (callers send tokens).</summary>
     public static void ListenSecure(this KestrelServerOptions kestrel, IPEndPoint endpoint, ServingCertificate serving) =>
-        kestrel.Listen(endpoint, l =>
+        kestrel.Listen(endpoint, l => UseServingTls(l, serving));
+
+    /// <summary>
+    /// The same TLS listener on a Unix socket (<c>--secure-socket</c>) for agents in other network namespaces; a stale
+    /// socket file is replaced, one another process still accepts on is not.
+    /// </summary>
+    public static void ListenSecureSocket(this KestrelServerOptions kestrel, string path, ServingCertificate serving)
+    {
+        XdsListeners.PrepareSocketPath(path, "--secure-socket");
+        kestrel.ListenUnixSocket(path, l => UseServingTls(l, serving));
+    }
+
+    private static void UseServingTls(ListenOptions listen, ServingCertificate serving)
+    {
+        listen.Protocols = HttpProtocols.Http2;
+        listen.UseHttps(new HttpsConnectionAdapterOptions
         {
-            l.Protocols = HttpProtocols.Http2;
-            l.UseHttps(new HttpsConnectionAdapterOptions
-            {
-                ServerCertificateSelector = (_, _) => serving.Current,
-                SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                ClientCertificateMode = ClientCertificateMode.NoCertificate,
-            });
+            ServerCertificateSelector = (_, _) => serving.Current,
+            SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            ClientCertificateMode = ClientCertificateMode.NoCertificate,
         });
+    }
 
     /// <summary>
     /// Maps the CA service. It answers on TLS connections only (checked per call, whatever host or port a client

@@ -22,6 +22,16 @@ public sealed record CaOptions
     public IPEndPoint? SecureAddress { get; init; } = new(IPAddress.Loopback, 15012);
 
     /// <summary>
+    /// The same TLS gRPC (CA and ADS, same serving certificate) on a Unix socket (<c>--secure-socket</c>), for node
+    /// agents in other network namespaces, which cannot reach a loopback address. Clients use <c>localhost</c> as the
+    /// HTTP/2 authority and still verify <see cref="IstiodHostname"/>.
+    /// </summary>
+    public string? SecureSocket { get; init; }
+
+    /// <summary>Whether the CA runs: a TLS listener is configured (address, socket or both).</summary>
+    public bool ServesTls => SecureAddress is not null || SecureSocket is not null;
+
+    /// <summary>
     /// Where a generated root lives (<c>ca-cert.pem</c>, <c>ca-key.pem</c> 0600) and where <c>root-cert.pem</c> is
     /// published for clients. Generated once: a restart reuses it, so the trust root never changes.
     /// </summary>

@@ -38,6 +38,10 @@ public static class ControlPlaneCommand
             Description = "TLS gRPC address serving the CA (istio.v1.auth.IstioCertificateService) and ADS, as istiod's 15012; 'none' disables both.",
             DefaultValueFactory = _ => "127.0.0.1:15012",
         };
+        var secureSocket = new Option<string?>("--secure-socket")
+        {
+            Description = "Also serve the TLS gRPC (CA and ADS, same certificate) on this Unix socket path, for agents in other network namespaces; clients use the authority 'localhost'. Enables the CA even with --secure-address none.",
+        };
         var secureDns = new Option<string[]>("--secure-dns-name")
         {
             Description = $"Extra DNS name for the TLS listener's certificate (repeatable); it always names {CaOptions.IstiodHostname}, which clients verify.",
@@ -65,7 +69,7 @@ public static class ControlPlaneCommand
 
         var root = new RootCommand("Ambient control plane: Istio-compatible workload discovery (WDS) and Envoy xDS over ADS, from a directory of manifests or Kubernetes.")
         {
-            configDir, kubeconfig, inCluster, xds, xdsSocket, status, secure, secureDns, caDir, caCert, caKey, defaultTtl, maxTtl, nodeCreds,
+            configDir, kubeconfig, inCluster, xds, xdsSocket, status, secure, secureSocket, secureDns, caDir, caCert, caKey, defaultTtl, maxTtl, nodeCreds,
             trustedNodeAccounts, trustDomain, domainSuffix, clusterId, rootNs, quiet, max, logLevel,
         };
         root.SetAction(async (parse, ct) =>
@@ -108,6 +112,7 @@ public static class ControlPlaneCommand
                 var ca = new CaOptions
                 {
                     SecureAddress = secureValue == "none" ? null : ControlPlaneOptions.ParseEndpoint("--secure-address", secureValue),
+                    SecureSocket = parse.GetValue(secureSocket) is { Length: > 0 } ss ? ss : null,
                     ServingDnsNames = [CaOptions.IstiodHostname, .. (parse.GetValue(secureDns) ?? []).Where(n => n != CaOptions.IstiodHostname)],
                     CaDir = parse.GetValue(caDir)!,
                     CaCertPath = parse.GetValue(caCert),

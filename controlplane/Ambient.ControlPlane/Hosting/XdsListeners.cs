@@ -15,7 +15,7 @@ public static class XdsListeners
     /// <summary>Serves plaintext HTTP/2 (gRPC) on a Unix socket, replacing a stale socket file left by an earlier run.</summary>
     public static void ListenXdsSocket(this KestrelServerOptions kestrel, string path)
     {
-        PrepareSocketPath(path);
+        PrepareSocketPath(path, "--xds-socket");
         kestrel.ListenUnixSocket(path, l => l.Protocols = HttpProtocols.Http2);
     }
 
@@ -23,7 +23,7 @@ public static class XdsListeners
     /// Creates the socket's directory and removes a leftover file at <paramref name="path"/> — unless something is
     /// still accepting connections on it, which means another control plane owns it.
     /// </summary>
-    public static void PrepareSocketPath(string path)
+    public static void PrepareSocketPath(string path, string flag = "--xds-socket")
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
@@ -41,19 +41,20 @@ public static class XdsListeners
                 return;
             }
         }
-        throw new IOException($"--xds-socket '{path}' is in use by another process");
+        throw new IOException($"{flag} '{path}' is in use by another process");
     }
 
     /// <summary>
     /// Host patterns the gRPC endpoints answer on: the xDS port, the TLS listener's port when it is served
-    /// (<paramref name="securePort"/>), and the socket authority when a socket is served.
+    /// (<paramref name="securePort"/>), and the socket authority when a socket (plaintext, or TLS:
+    /// <paramref name="secureSocket"/>) is served.
     /// </summary>
-    public static string[] XdsHosts(ControlPlaneOptions options, int? securePort = null)
+    public static string[] XdsHosts(ControlPlaneOptions options, int? securePort = null, bool secureSocket = false)
     {
         var hosts = new List<string> { $"*:{options.XdsAddress.Port}" };
         if (securePort is { } port)
             hosts.Add($"*:{port}");
-        if (options.XdsSocket is not null)
+        if (options.XdsSocket is not null || secureSocket)
             hosts.Add(SocketAuthority);
         return [.. hosts];
     }

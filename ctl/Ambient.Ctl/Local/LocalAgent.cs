@@ -14,16 +14,17 @@ internal static class LocalAgent
     public static string LogFile(LocalMeshOptions o, string node) => Path.Combine(o.LogsDir, $"agent-{node}.log");
 
     /// <summary>The agent's command line; the only place it is built.</summary>
-    public static IReadOnlyList<string> CommandLine(LocalMeshOptions o, string binDir, LocalState.NodeState node) =>
+    public static IReadOnlyList<string> CommandLine(LocalMeshOptions o, LocalState state, LocalState.NodeState node) =>
     [
-        Path.Combine(binDir, "ambient-agent"), "--node", node.Name, "--xds-socket", o.XdsSocket, "--cni-socket", node.CniSocket,
+        Path.Combine(state.BinDir, "ambient-agent"), "--node", node.Name, "--xds-socket", o.XdsSocket, "--cni-socket", node.CniSocket,
         "--admin-socket", node.AdminSocket, "--state-dir", Path.Combine(NodeDir(o, node.Name), "agent"), "--pod-status-dir", o.PodStatusDir,
+        "--ca-socket", o.CaSocket, "--ca-root-cert", o.RootCertPath, "--ca-token-file", o.NodeTokenFile(node.Name), "--cert-ttl", state.CertTtl,
     ];
 
     /// <summary>Starts the node's agent, records its pid in the state, and waits until its /healthz/ready answers 200.</summary>
     public static async Task StartAsync(LocalMeshOptions o, LocalState state, LocalState.NodeState node, CancellationToken ct)
     {
-        node.AgentPid = Shell.StartDetached(node.Netns, LogFile(o, node.Name), CommandLine(o, state.BinDir, node));
+        node.AgentPid = Shell.StartDetached(node.Netns, LogFile(o, node.Name), CommandLine(o, state, node));
         state.Save(o.StateDir);
         await WaitReadyAsync(o, node, TimeSpan.FromSeconds(30), ct);
     }

@@ -22,6 +22,9 @@ internal sealed record LocalMeshOptions
     public string SecureAddress { get; init; } = "none";
     public string FailPolicy { get; init; } = "closed";
 
+    /// <summary>Requested validity of workload certificates, passed to every agent (<c>--cert-ttl</c>; renewed at half-life).</summary>
+    public string CertTtl { get; init; } = "24h";
+
     public string ManifestsDir => Path.Combine(StateDir, "manifests");
     public string PodStatusDir => Path.Combine(StateDir, "status");
     public string LogsDir => Path.Combine(StateDir, "logs");
@@ -32,4 +35,13 @@ internal sealed record LocalMeshOptions
 
     /// <summary>One bearer-token file per node for the CA (<c>ambient-controlplane --node-credentials-dir</c>).</summary>
     public string NodeCredentialsDir => Path.Combine(StateDir, "node-credentials");
+
+    /// <summary>The root agents verify the CA and certificates against (written by the control plane at start).</summary>
+    public string RootCertPath => Path.Combine(CaDir, "root-cert.pem");
+
+    /// <summary>The control plane's TLS gRPC (CA + xDS) as a Unix socket (<c>--secure-socket</c>): agents in node netns use it.</summary>
+    public string CaSocket => Path.Combine(StateDir, "ca.sock");
+
+    /// <summary>A node's CA token file, handed to that node's agent only (<c>--ca-token-file</c>).</summary>
+    public string NodeTokenFile(string node) => Ambient.Identity.NodeCredentials.PathOf(NodeCredentialsDir, node);
 }

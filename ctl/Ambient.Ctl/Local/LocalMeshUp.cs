@@ -8,7 +8,7 @@ namespace Ambient.Ctl.Local;
 /// <code>
 ///   fabric netns (bridge) ── veth ── node netns ×N (cni0 bridge, pod CIDR 10.99.i.0/24, ambient-agent)
 ///                                        └── pod netns ×M (eth0 from the CNI chain, the pod's command)
-///   root netns: ambient-controlplane reading the generated manifests; agents reach it over a Unix socket
+///   root netns: ambient-controlplane reading the generated manifests; agents reach its xDS and CA over Unix sockets
 /// </code>
 /// For each pod it does what a kubelet and container runtime do: write the Pod (Pending), run the CNI chain
 /// (loopback, then bridge + host-local, then ambient-cni) from the node's netns, start the command in the
@@ -27,6 +27,7 @@ internal sealed class LocalMeshUp(LocalMeshOptions o, TextWriter log)
             await LocalMeshDown.RunAsync(o, TextWriter.Null, ct);
         }
         _state.BinDir = Path.GetFullPath(o.BinDir);
+        _state.CertTtl = o.CertTtl;
         foreach (var exe in new[] { "ambient-controlplane", "ambient-agent", "ambient-cni" })
         {
             if (!File.Exists(Path.Combine(_state.BinDir, exe)))
@@ -65,7 +66,7 @@ internal sealed class LocalMeshUp(LocalMeshOptions o, TextWriter log)
         _state.ControlPlanePid = Shell.StartDetached(null, Path.Combine(o.LogsDir, "controlplane.log"),
             [exe, "--config-dir", o.ManifestsDir, "--config-dir", o.PodStatusDir, "--xds-address", o.XdsAddress,
              "--xds-socket", o.XdsSocket, "--status-address", o.StatusAddress, "--debounce-ms", "20", "--debounce-max-ms", "200",
-             "--secure-address", o.SecureAddress, "--ca-dir", o.CaDir, "--node-credentials-dir", o.NodeCredentialsDir]);
+             "--secure-address", o.SecureAddress, "--secure-socket", o.CaSocket, "--ca-dir", o.CaDir, "--node-credentials-dir", o.NodeCredentialsDir]);
         _state.Save(o.StateDir);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
         await WaitAsync("control plane readiness", TimeSpan.FromSeconds(30), async () =>
@@ -74,7 +75,9 @@ internal sealed class LocalMeshUp(LocalMeshOptions o, TextWriter log)
                 throw new InvalidOperationException($"the control plane exited; see {Path.Combine(o.LogsDir, "controlplane.log")}");
             try
             {
-                return (await http.GetAsync($"http://{o.StatusAddress}/ready", ct)).IsSuccessStatusCode && File.Exists(o.XdsSocket);
+                // Agents need the CA socket and the root it publishes before they start: they verify the CA with it.
+                return (await http.GetAsync($"http://{o.StatusAddress}/ready", ct)).IsSuccessStatusCode && File.Exists(o.XdsSocket)
+                    && File.Exists(o.CaSocket) && File.Exists(o.RootCertPath);
             }
             catch (HttpRequestException)
             {
@@ -153,6 +156,8 @@ internal sealed class LocalMeshUp(LocalMeshOptions o, TextWriter log)
         };
         await File.WriteAllTextAsync(node.ConfList, conf.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), ct);
 
+        // The node's CA credential: the control plane accepts it as this node, and only this node's agent gets the file.
+        Ambient.Identity.NodeCredentials.Provision(o.NodeCredentialsDir, name);
         await LocalAgent.StartAsync(o, _state, node, ct);
         log.WriteLine($"node {name}: netns {Path.GetFileName(node.Netns)}, pods {node.PodCidr}, agent pid {node.AgentPid}");
     }

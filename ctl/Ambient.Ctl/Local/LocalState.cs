@@ -11,6 +11,9 @@ internal sealed class LocalState
 {
     public string Prefix { get; set; } = "amb";
     public string BinDir { get; set; } = "";
+
+    /// <summary>The agents' <c>--cert-ttl</c>, kept so `restart-agent` starts the same command line.</summary>
+    public string CertTtl { get; set; } = "24h";
     public int ControlPlanePid { get; set; }
     public List<NodeState> Nodes { get; set; } = [];
     public List<PodState> Pods { get; set; } = [];

@@ -61,6 +61,27 @@ public sealed class CaCommandLineTests
         Assert.Null(s!.Ca.SecureAddress);
     }
 
+    [Fact]
+    public void ControlPlaneCommand_SecureSocketWithSecureAddressNone_CaStillServed()
+    {
+        var (exit, s) = Run("--secure-address", "none", "--secure-socket", "/tmp/ca.sock");
+
+        Assert.Equal(0, exit);
+        Assert.Null(s!.Ca.SecureAddress);
+        Assert.Equal("/tmp/ca.sock", s.Ca.SecureSocket);
+        Assert.True(s.Ca.ServesTls);
+    }
+
+    [Fact]
+    public void ControlPlaneCommand_NoSecureSocket_NoneByDefault()
+    {
+        var (_, s) = Run();
+
+        Assert.Null(s!.Ca.SecureSocket);
+        Assert.True(s.Ca.ServesTls);
+        Assert.False(Run("--secure-address", "none").Settings!.Ca.ServesTls);
+    }
+
     [Theory]
     [InlineData("--ca-cert", "/tmp/c.pem")]
     [InlineData("--ca-default-ttl", "24")]
@@ -84,7 +105,7 @@ public sealed class CaCommandLineTests
         var command = ControlPlaneCommand.Create((_, _) => Task.FromResult(0));
         command.Parse(["--help"]).Invoke(new System.CommandLine.InvocationConfiguration { Output = output });
 
-        foreach (var flag in new[] { "--secure-address", "--secure-dns-name", "--ca-dir", "--ca-cert", "--ca-key", "--ca-default-ttl", "--ca-max-ttl", "--node-credentials-dir", "--ca-trusted-node-account" })
+        foreach (var flag in new[] { "--secure-address", "--secure-socket", "--secure-dns-name", "--ca-dir", "--ca-cert", "--ca-key", "--ca-default-ttl", "--ca-max-ttl", "--node-credentials-dir", "--ca-trusted-node-account" })
             Assert.Contains(flag, output.ToString());
     }
 }

@@ -46,7 +46,7 @@ public sealed class LocalMesh : IAsyncDisposable
     public string PodNetns(string ns, string pod) => NetnsPath($"{ns}-{pod}");
 
     /// <summary>Brings up examples/<paramref name="example"/>; retries with other ports if one was taken meanwhile.</summary>
-    public static async Task<LocalMesh> StartAsync(string example = "two-node")
+    public static async Task<LocalMesh> StartAsync(string example = "two-node", params string[] upArgs)
     {
         Root.Require();
         _ = Repo.Ambientctl; // fails with "run make build" when out/bin is incomplete
@@ -56,7 +56,7 @@ public sealed class LocalMesh : IAsyncDisposable
             ProcResult up;
             try
             {
-                up = await mesh.CtlAsync(UpTimeout, "local", "up", Repo.ExampleDir(example));
+                up = await mesh.CtlAsync(UpTimeout, ["local", "up", Repo.ExampleDir(example), .. upArgs]);
             }
             catch
             {

@@ -38,9 +38,12 @@ public abstract class OwnMeshTest(ITestOutputHelper output) : IAsyncLifetime
 
     protected LocalMesh Mesh => _mesh ?? throw new InvalidOperationException("the mesh did not start");
 
+    /// <summary>Extra `ambientctl local up` flags of this test's mesh.</summary>
+    protected virtual string[] UpArgs => [];
+
     public async Task InitializeAsync()
     {
-        _mesh = await LocalMesh.StartAsync();
+        _mesh = await LocalMesh.StartAsync("two-node", UpArgs);
         Output.WriteLine($"mesh {_mesh.Prefix} up (state {_mesh.StateDir}, ADS {_mesh.XdsAddress})");
     }
 
