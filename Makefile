@@ -7,7 +7,7 @@ CONFIG ?= Release
 # Debian packages the tests, demo and benchmarks use (installed idempotently by `make deps`).
 DEB_PACKAGES := python3 python3-grpcio python3-protobuf protobuf-compiler curl procps \
 	iproute2 iptables nftables util-linux containernetworking-plugins clang-14 \
-	golang-go golang-github-appc-cni-dev
+	golang-go golang-github-appc-cni-dev python3-h2 tcpdump tshark openssl
 
 .PHONY: all build test demo demo-controlplane bench deps clean
 
