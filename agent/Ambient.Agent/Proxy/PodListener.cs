@@ -92,6 +92,9 @@ public sealed partial class PodListener : IAsyncDisposable
                 }
                 continue;
             }
+            // Every listener relays request/response traffic: Nagle would hold a small write back until the previous one
+            // is acknowledged (with delayed ACKs, milliseconds per round trip through the tunnel).
+            accepted.NoDelay = true;
             long id = Interlocked.Increment(ref _nextId);
             var task = RunConnectionAsync(handler, accepted, pod, ct);
             _connections[id] = task;
