@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Ambient.E2E.Testing;
 using Xunit.Abstractions;
@@ -11,8 +10,6 @@ namespace Ambient.E2E;
 /// </summary>
 public sealed class CertificateRenewalTests(ITestOutputHelper output) : OwnMeshTest(output)
 {
-    private const int EchoPort = 9090;
-
     protected override string[] UpArgs => ["--cert-ttl", "20s"];
 
     [Fact]
@@ -20,21 +17,12 @@ public sealed class CertificateRenewalTests(ITestOutputHelper output) : OwnMeshT
     {
         var mesh = Mesh;
         var server = mesh.State.Servers[0];
-        const string echo = "import socket,threading\n" +
-            "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 9090)); s.listen(8)\n" +
-            "def serve(c):\n  while True:\n    d=c.recv(4096)\n    if not d: break\n    c.sendall(d)\n  c.close()\n" +
-            "while True:\n  c,_=s.accept(); threading.Thread(target=serve,args=(c,),daemon=True).start()\n";
-        using var echoServer = Start(mesh.PodNetns("shop", server.Name), "/usr/bin/python3", "-c", echo);
-
+        using var echoServer = new PodProcess(mesh.PodNetns("shop", server.Name), "/usr/bin/python3", "-c", PodProcess.EchoServer);
         // Bounded: 50 round trips 0.5 s apart (25 s, beyond two renewals); any error or short answer ends it non-zero.
-        var talk = "import socket,sys,time\n" +
-            $"c=socket.create_connection(('{server.Ip}', {EchoPort}), timeout=5)\n" +
-            "for i in range(50):\n  m=('ping %d\\n' % i).encode(); c.sendall(m); got=b''\n" +
-            "  while len(got) < len(m):\n    d=c.recv(64)\n    if not d: sys.exit('closed by peer after %d round trips' % i)\n    got+=d\n" +
-            "  if got != m: sys.exit('bad echo %r' % got)\n  time.sleep(0.5)\nprint('50 round trips')\n";
+        var talk = PodProcess.EchoClient(server.Ip, 50);
         await Eventually.UntilAsync("the echo server in the server pod to accept", async () =>
         {
-            var r = await mesh.ExecAsync("shop", "client", "/usr/bin/python3", "-c", $"import socket; socket.create_connection(('{server.Ip}', {EchoPort}), timeout=3).close()");
+            var r = await mesh.ExecAsync("shop", "client", "/usr/bin/python3", "-c", $"import socket; socket.create_connection(('{server.Ip}', {PodProcess.EchoPort}), timeout=3).close()");
             return (r.Ok, r.ToString());
         }, mesh, TimeSpan.FromSeconds(20));
 
@@ -85,36 +73,5 @@ public sealed class CertificateRenewalTests(ITestOutputHelper output) : OwnMeshT
                 return p.Value;
         }
         return null;
-    }
-
-    private static BackgroundProcess Start(string netns, params string[] command) => new(netns, command);
-
-    /// <summary>A process in a pod's netns for the length of the test, killed (by PID) on dispose.</summary>
-    private sealed class BackgroundProcess : IDisposable
-    {
-        private readonly Process _process;
-
-        public BackgroundProcess(string netns, string[] command)
-        {
-            var psi = new ProcessStartInfo("nsenter") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { $"--net={netns}", "--" }.Concat(command))
-                psi.ArgumentList.Add(a);
-            _process = Process.Start(psi) ?? throw new InvalidOperationException("cannot start " + string.Join(' ', command));
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public void Dispose()
-        {
-            try
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(5000);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            _process.Dispose();
-        }
     }
 }

@@ -94,6 +94,57 @@ public sealed class PolicyTests(ITestOutputHelper output) : OwnMeshTest(output)
         }, mesh, TimeSpan.FromSeconds(15));
     }
 
+    [Fact]
+    public async Task DenyPolicyApplied_DuringALiveConnection_ClosesIt()
+    {
+        var mesh = Mesh;
+        var server = mesh.State.Servers[0];
+        using var echo = new PodProcess(mesh.PodNetns("shop", server.Name), "/usr/bin/python3", "-c", PodProcess.EchoServer);
+        await Eventually.UntilAsync("the echo server in the server pod to accept the auditor", async () =>
+        {
+            var r = await mesh.ExecAsync("shop", "auditor", "/usr/bin/python3", "-c", $"import socket; socket.create_connection(('{server.Ip}', {PodProcess.EchoPort}), timeout=3).close()");
+            return (r.Ok, r.ToString());
+        }, mesh, TimeSpan.FromSeconds(20));
+
+        (string, string)[] auditorIn = [("reporter", "destination"), ("source_principal", "spiffe://cluster.local/ns/shop/sa/auditor")];
+        async Task<double> OpenAsync()
+        {
+            var m = await mesh.MetricsAsync("node-2");
+            return m.Sum("istio_tcp_connections_opened_total", auditorIn) - m.Sum("istio_tcp_connections_closed_total", auditorIn);
+        }
+        await Eventually.UntilAsync("the probe connection to be counted closed", async () => (await OpenAsync() == 0, $"{await OpenAsync()} open"), mesh, TimeSpan.FromSeconds(10));
+        // 40 round trips 0.5 s apart: it would last 20 s if nothing cut it.
+        var conversation = mesh.CtlAsync(TimeSpan.FromSeconds(60), "local", "exec", "-n", "shop", "auditor", "--", "/usr/bin/python3", "-c", PodProcess.EchoClient(server.Ip, 40));
+        await Eventually.UntilAsync("node-2 to hold the auditor's live connection", async () => (await OpenAsync() == 1, $"{await OpenAsync()} open"),
+            mesh, TimeSpan.FromSeconds(10));
+
+        WritePolicy(mesh, "deny-auditor", """
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata:
+              name: deny-auditor
+              namespace: shop
+            spec:
+              selector:
+                matchLabels:
+                  app: server
+              action: DENY
+              rules:
+              - from:
+                - source:
+                    principals: ["cluster.local/ns/shop/sa/auditor"]
+            """);
+        var result = await conversation;
+        Assert.False(result.Ok, $"the auditor's connection outlived the DENY policy: {result}");
+        Assert.Matches("(closed by peer|broken) after [0-9]+ round trips", result.Stderr);
+        await Eventually.UntilAsync("node-2 to count the connection closed by the policy change (stage=live)", async () =>
+        {
+            var m = await mesh.MetricsAsync("node-2");
+            var live = m.Sum("ambient_agent_policy_denied_connections_total", ("stage", "live"), ("policy", "shop/deny-auditor"));
+            return (live >= 1, string.Join('\n', m.Raw.Split('\n').Where(l => l.StartsWith("ambient_agent_policy", StringComparison.Ordinal))));
+        }, mesh, TimeSpan.FromSeconds(10));
+    }
+
     private static string Peer(string mode) => $"""
         apiVersion: security.istio.io/v1
         kind: PeerAuthentication
