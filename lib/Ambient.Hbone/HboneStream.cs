@@ -14,7 +14,8 @@ namespace Ambient.Hbone;
 public sealed class HboneStream : Stream
 {
     // Never pauses: HTTP/2 flow control already bounds what a peer may buffer here (the stream window).
-    private static readonly PipeOptions s_pipeOptions = new(pool: null, readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.Inline,
+    // Delivered DATA wakes the reader inline on the connection's reader loop (DeliveryScheduler); everything else on the pool.
+    private static readonly PipeOptions s_pipeOptions = new(pool: null, readerScheduler: DeliveryScheduler.Instance, writerScheduler: PipeScheduler.Inline,
         pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
 
     private readonly H2Connection _connection;
@@ -72,13 +73,15 @@ public sealed class HboneStream : Stream
                 return true;
             foreach (var segment in data)
                 _receive.Writer.Write(segment.Span);
-            // Completes synchronously: the pipe never pauses (pauseWriterThreshold 0).
-            var flush = _receive.Writer.FlushAsync();
-            if (!flush.IsCompleted)
-                throw new InvalidOperationException("stream receive pipe paused");
-            flush.GetAwaiter().GetResult();
-            return true;
         }
+        // Outside the gate: the reader's continuation runs here (DeliveryScheduler) and may take the connection's lock, which
+        // resets hold while they take the gate. A reset completing the writer meanwhile is fine: the pipe orders both.
+        // Completes synchronously: the pipe never pauses (pauseWriterThreshold 0).
+        var flush = DeliveryScheduler.FlushInline(_receive.Writer);
+        if (!flush.IsCompleted)
+            throw new InvalidOperationException("stream receive pipe paused");
+        flush.GetAwaiter().GetResult();
+        return true;
     }
 
     internal void CompleteRemote()

@@ -22,7 +22,7 @@ public sealed class CertificateRenewalTests(ITestOutputHelper output) : OwnMeshT
         var talk = PodProcess.EchoClient(server.Ip, 50);
         await Eventually.UntilAsync("the echo server in the server pod to accept", async () =>
         {
-            var r = await mesh.ExecAsync("shop", "client", "/usr/bin/python3", "-c", $"import socket; socket.create_connection(('{server.Ip}', {PodProcess.EchoPort}), timeout=3).close()");
+            var r = await mesh.ExecAsync("shop", "client", "/usr/bin/python3", "-c", PodProcess.EchoProbe(server.Ip));
             return (r.Ok, r.ToString());
         }, mesh, TimeSpan.FromSeconds(20));
 

@@ -102,7 +102,7 @@ public sealed class PolicyTests(ITestOutputHelper output) : OwnMeshTest(output)
         using var echo = new PodProcess(mesh.PodNetns("shop", server.Name), "/usr/bin/python3", "-c", PodProcess.EchoServer);
         await Eventually.UntilAsync("the echo server in the server pod to accept the auditor", async () =>
         {
-            var r = await mesh.ExecAsync("shop", "auditor", "/usr/bin/python3", "-c", $"import socket; socket.create_connection(('{server.Ip}', {PodProcess.EchoPort}), timeout=3).close()");
+            var r = await mesh.ExecAsync("shop", "auditor", "/usr/bin/python3", "-c", PodProcess.EchoProbe(server.Ip));
             return (r.Ok, r.ToString());
         }, mesh, TimeSpan.FromSeconds(20));
 
@@ -112,11 +112,16 @@ public sealed class PolicyTests(ITestOutputHelper output) : OwnMeshTest(output)
             var m = await mesh.MetricsAsync("node-2");
             return m.Sum("istio_tcp_connections_opened_total", auditorIn) - m.Sum("istio_tcp_connections_closed_total", auditorIn);
         }
-        await Eventually.UntilAsync("the probe connection to be counted closed", async () => (await OpenAsync() == 0, $"{await OpenAsync()} open"), mesh, TimeSpan.FromSeconds(10));
+        await Eventually.UntilAsync("the probes' connections to be counted closed", async () => (await OpenAsync() == 0, $"{await OpenAsync()} open"), mesh, TimeSpan.FromSeconds(10));
+        var openedBefore = (await mesh.MetricsAsync("node-2")).Sum("istio_tcp_connections_opened_total", auditorIn);
         // 40 round trips 0.5 s apart: it would last 20 s if nothing cut it.
         var conversation = mesh.CtlAsync(TimeSpan.FromSeconds(60), "local", "exec", "-n", "shop", "auditor", "--", "/usr/bin/python3", "-c", PodProcess.EchoClient(server.Ip, 40));
-        await Eventually.UntilAsync("node-2 to hold the auditor's live connection", async () => (await OpenAsync() == 1, $"{await OpenAsync()} open"),
-            mesh, TimeSpan.FromSeconds(10));
+        await Eventually.UntilAsync("node-2 to hold the auditor's live connection", async () =>
+        {
+            var opened = (await mesh.MetricsAsync("node-2")).Sum("istio_tcp_connections_opened_total", auditorIn);
+            var open = await OpenAsync();
+            return (opened > openedBefore && open == 1, $"opened {openedBefore} → {opened}, {open} open");
+        }, mesh, TimeSpan.FromSeconds(10));
 
         WritePolicy(mesh, "deny-auditor", """
             apiVersion: security.istio.io/v1

@@ -8,7 +8,7 @@ public sealed class AllocationCollection;
 public class AllocationTests
 {
     [Fact]
-    public async Task TenMegabytes_AllocatesLessThanOneCopyPerMegabyte()
+    public async Task TenMegabytes_AllocatesLessThan256KiBPerMegabyte()
     {
         var done = new TaskCompletionSource<long>();
         await using var server = new LoopbackServer(new DelegateHandler(async (req, ct) =>
@@ -35,9 +35,9 @@ public class AllocationTests
         await stream.CompleteWritesAsync();
         Assert.Equal((Megabytes + 1) * 1024 * 1024, await done.Task.WaitAsync(TimeSpan.FromSeconds(20)));
         long perMegabyte = (GC.GetTotalAllocatedBytes(precise: true) - before) / Megabytes;
-        // KNOWN GAP: measured ~570 KiB/MB (both ends, process-wide, TLS included), so something still allocates about half a
-        // buffer per 64 KiB frame; not yet profiled. This bound only proves no path allocates a full copy of the data.
-        // Target once found: < 16 KiB/MB.
-        Assert.True(perMegabyte < 1024 * 1024, $"{perMegabyte} bytes allocated per MB");
+        // Measured ~24 KiB/MB inside the full suite and ~95 KiB/MB when this test runs alone (a cold process: tier-0 code, empty
+        // pools); both ends, process-wide, TLS included. It was ~570 KiB/MB while every delivered frame queued a thread-pool work
+        // item and TLS records were read in 4 KiB pieces; this bound (256 KiB/MB) catches either coming back. Target: < 16 KiB/MB.
+        Assert.True(perMegabyte < 256 * 1024, $"{perMegabyte} bytes allocated per MB");
     }
 }

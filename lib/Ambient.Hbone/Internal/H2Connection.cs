@@ -67,7 +67,8 @@ internal sealed partial class H2Connection : IAsyncDisposable
         _logger = logger;
         Id = Interlocked.Increment(ref s_nextId);
         // Zero-byte reads: an idle connection holds no receive buffer. 64 KiB segments keep a 1 MiB frame to 16 segments.
-        _reader = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, useZeroByteReads: true));
+        // Every read has room for a whole TLS record (16 KiB plaintext): a smaller tail would split one record over two reads.
+        _reader = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, useZeroByteReads: true));
         _decoder = new HpackDecoder(H2ConnectionSettings.HeaderTableSize, local.MaxHeaderListSize);
         _nextStreamId = local.IsClient ? 1 : 2;
         _connRecvWindow = local.ConnectionWindow;

@@ -36,6 +36,14 @@ public sealed class PodProcess : IDisposable
         "  except OSError as e: sys.exit('broken after %d round trips: %s' % (i, e))\n" +
         $"  if got != m: sys.exit('bad echo %r' % got)\n  time.sleep(0.5)\nprint('{rounds} round trips')\n";
 
+    /// <summary>
+    /// One echoed line: a bare connect would prove nothing, since the source agent accepts the app's connection before
+    /// the tunnel to the destination exists.
+    /// </summary>
+    public static string EchoProbe(string ip) =>
+        $"import socket,sys\nc=socket.create_connection(('{ip}', {EchoPort}), timeout=3)\nc.sendall(b'probe\\n')\n" +
+        "sys.exit(0 if c.recv(64) == b'probe\\n' else 'no echo')\n";
+
     public void Dispose()
     {
         try
