@@ -26,8 +26,14 @@ public readonly record struct RelayResult(long BytesSent, long BytesReceived, Ex
 /// </summary>
 public static class HboneRelay
 {
-    /// <summary>Per-direction buffer: a few TLS records' worth, enough to keep one 64 KiB DATA frame full.</summary>
-    private const int BufferSize = 64 * 1024;
+    /// <summary>
+    /// Socket → stream buffer: starts at one TLS record's worth and doubles up to one full 64 KiB DATA frame while reads keep
+    /// filling it (bulk transfers get big frames, chatty ones stay small), as <c>SocketCopier</c> and ztunnel's copy.rs do.
+    /// It is rented only between a zero-byte read's readiness signal and the end of its write, so an idle stream holds none.
+    /// Stream → socket needs no buffer: received DATA goes from the stream's pipe straight to the socket.
+    /// </summary>
+    private const int InitialBufferSize = 16 * 1024;
+    private const int MaxBufferSize = 64 * 1024;
 
     public static async Task<RelayResult> CopyAsync(Socket socket, HboneStream stream, IRelayCounters? counters, CancellationToken ct)
     {
@@ -65,48 +71,52 @@ public static class HboneRelay
 
     private static async Task SocketToStreamAsync(Socket socket, HboneStream stream, IRelayCounters? counters, State state, CancellationTokenSource cts)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        int size = InitialBufferSize;
         try
         {
             while (true)
             {
-                int n = await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, cts.Token).ConfigureAwait(false);
-                if (n == 0)
+                // Zero-byte read: wait until data (or EOF) is there without holding a buffer.
+                await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cts.Token).ConfigureAwait(false);
+                var buffer = ArrayPool<byte>.Shared.Rent(size);
+                try
                 {
-                    await stream.CompleteWritesAsync(cts.Token).ConfigureAwait(false);
-                    return;
+                    int n = await socket.ReceiveAsync(buffer.AsMemory(0, size), SocketFlags.None, cts.Token).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        await stream.CompleteWritesAsync(cts.Token).ConfigureAwait(false);
+                        return;
+                    }
+                    await stream.WriteAsync(buffer.AsMemory(0, n), cts.Token).ConfigureAwait(false);
+                    state.Sent += n;
+                    counters?.Sent(n);
+                    if (n == size && size < MaxBufferSize)
+                        size *= 2;
                 }
-                await stream.WriteAsync(buffer.AsMemory(0, n), cts.Token).ConfigureAwait(false);
-                state.Sent += n;
-                counters?.Sent(n);
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
         }
         catch (Exception e)
         {
             state.Fail(e, socket, stream, cts);
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     private static async Task StreamToSocketAsync(Socket socket, HboneStream stream, IRelayCounters? counters, State state, CancellationTokenSource cts)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
             while (true)
             {
-                int n = await stream.ReadAsync(buffer.AsMemory(), cts.Token).ConfigureAwait(false);
+                int n = await stream.SendReceivedToAsync(socket, cts.Token).ConfigureAwait(false);
                 if (n == 0)
                 {
                     socket.Shutdown(SocketShutdown.Send);
                     return;
                 }
-                int sent = 0;
-                while (sent < n)
-                    sent += await socket.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, cts.Token).ConfigureAwait(false);
                 state.Received += n;
                 counters?.Received(n);
             }
@@ -114,10 +124,6 @@ public static class HboneRelay
         catch (Exception e)
         {
             state.Fail(e, socket, stream, cts);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

@@ -160,6 +160,51 @@ public sealed class HboneStream : Stream
         }
     }
 
+    /// <summary>
+    /// Relay: sends what has arrived straight from the receive pipe to <paramref name="socket"/> (no intermediate buffer or
+    /// copy), then returns the window for it. Returns the bytes sent, 0 after the peer's END_STREAM.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<int> SendReceivedToAsync(System.Net.Sockets.Socket socket, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        while (true)
+        {
+            var result = await _receive.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var data = result.Buffer;
+            if (data.IsEmpty)
+            {
+                _receive.Reader.AdvanceTo(data.End);
+                if (result.IsCompleted)
+                    return 0;
+                continue;
+            }
+            // At most the stream receive window is ever buffered, so this fits an int.
+            int total = 0;
+            try
+            {
+                foreach (var segment in data)
+                {
+                    var rest = segment;
+                    while (!rest.IsEmpty)
+                    {
+                        int sent = await socket.SendAsync(rest, System.Net.Sockets.SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                        rest = rest[sent..];
+                    }
+                    total += segment.Length;
+                }
+            }
+            catch
+            {
+                _receive.Reader.AdvanceTo(data.Start);
+                throw;
+            }
+            _receive.Reader.AdvanceTo(data.End);
+            _connection.OnConsumed(this, total);
+            return total;
+        }
+    }
+
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
