@@ -21,10 +21,21 @@ internal static class LocalAgent
         "--ca-socket", o.CaSocket, "--ca-root-cert", o.RootCertPath, "--ca-token-file", o.NodeTokenFile(node.Name), "--cert-ttl", state.CertTtl,
     ];
 
+    /// <summary>
+    /// The agent's environment. The GC sizes its first generation from the L3 cache (tens of MiB here), so a proxy that
+    /// allocates a little per connection grows by that much before it ever collects: 16 MiB halved the agents' RSS after
+    /// the mTLS benchmark (189 → 108 MiB) with no loss of throughput. Only an environment variable sets it (the
+    /// runtimeconfig name is ignored by .NET 10); a value already in our environment wins. A DaemonSet sets the same.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Environment() => new Dictionary<string, string>
+    {
+        ["DOTNET_GCgen0size"] = System.Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "0x1000000",
+    };
+
     /// <summary>Starts the node's agent, records its pid in the state, and waits until its /healthz/ready answers 200.</summary>
     public static async Task StartAsync(LocalMeshOptions o, LocalState state, LocalState.NodeState node, CancellationToken ct)
     {
-        node.AgentPid = Shell.StartDetached(node.Netns, LogFile(o, node.Name), CommandLine(o, state, node));
+        node.AgentPid = Shell.StartDetached(node.Netns, LogFile(o, node.Name), CommandLine(o, state, node), Environment());
         state.Save(o.StateDir);
         await WaitReadyAsync(o, node, TimeSpan.FromSeconds(30), ct);
     }
