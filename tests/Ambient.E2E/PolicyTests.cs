@@ -12,28 +12,30 @@ public sealed class PolicyTests(ITestOutputHelper output) : OwnMeshTest(output)
 {
     private const string Vip = "http://10.96.0.10/";
 
+    private const string DenyAuditor = """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata:
+          name: deny-auditor
+          namespace: shop
+        spec:
+          selector:
+            matchLabels:
+              app: server
+          action: DENY
+          rules:
+          - from:
+            - source:
+                principals: ["cluster.local/ns/shop/sa/auditor"]
+        """;
+
     [Fact]
     public async Task AuthorizationPolicy_DenyBlocksItsPrincipal_AllowListAdmitsOnlyListedPrincipals()
     {
         var mesh = Mesh;
         await ExpectAsync(mesh, ("client", true), ("auditor", true));
 
-        WritePolicy(mesh, "deny-auditor", """
-            apiVersion: security.istio.io/v1
-            kind: AuthorizationPolicy
-            metadata:
-              name: deny-auditor
-              namespace: shop
-            spec:
-              selector:
-                matchLabels:
-                  app: server
-              action: DENY
-              rules:
-              - from:
-                - source:
-                    principals: ["cluster.local/ns/shop/sa/auditor"]
-            """);
+        WritePolicy(mesh, "deny-auditor", DenyAuditor);
         await ExpectAsync(mesh, ("client", true), ("auditor", false));
         var denied = (await mesh.MetricsAsync("node-2")).Sum("istio_tcp_connections_failed_total", ("reporter", "destination"),
             ("source_principal", "spiffe://cluster.local/ns/shop/sa/auditor"), ("response_flags", "DENY"));
@@ -123,22 +125,7 @@ public sealed class PolicyTests(ITestOutputHelper output) : OwnMeshTest(output)
             return (opened > openedBefore && open == 1, $"opened {openedBefore} → {opened}, {open} open");
         }, mesh, TimeSpan.FromSeconds(10));
 
-        WritePolicy(mesh, "deny-auditor", """
-            apiVersion: security.istio.io/v1
-            kind: AuthorizationPolicy
-            metadata:
-              name: deny-auditor
-              namespace: shop
-            spec:
-              selector:
-                matchLabels:
-                  app: server
-              action: DENY
-              rules:
-              - from:
-                - source:
-                    principals: ["cluster.local/ns/shop/sa/auditor"]
-            """);
+        WritePolicy(mesh, "deny-auditor", DenyAuditor);
         var result = await conversation;
         Assert.False(result.Ok, $"the auditor's connection outlived the DENY policy: {result}");
         Assert.Matches("(closed by peer|broken) after [0-9]+ round trips", result.Stderr);
