@@ -78,18 +78,8 @@ public sealed class InboundHboneHandler(NetNsExecutor executor, IDestinationReso
     {
         long start = Stopwatch.GetTimestamp();
         var principal = request.PeerIdentity;
-        var source = peer is null ? null : resolver.FindWorkload(peer.Address);
-        var record = new ConnectionRecord
-        {
-            Direction = Direction,
-            SourceAddress = peer,
-            SourceWorkload = source?.Name,
-            SourceNamespace = source?.Namespace,
-            DestinationWorkload = pod.Ref.Name,
-            DestinationNamespace = pod.Ref.Namespace,
-        };
-        var labels = new TcpLabels(TcpLabels.Destination, source?.Name ?? TcpLabels.Unknown, source?.Namespace ?? TcpLabels.Unknown, TcpLabels.Unknown,
-            pod.Ref.Name, pod.Ref.Namespace, "-", principal.ToString(), self.Id.ToString(), TcpLabels.MutualTls);
+        var (record, plain) = InboundCaller.Describe(resolver, Direction, pod, peer);
+        var labels = plain with { SourcePrincipal = principal.ToString(), DestinationPrincipal = self.Id.ToString(), SecurityPolicy = TcpLabels.MutualTls };
         Socket? upstream = null;
         HboneStream? tunnel = null;
         TcpCounters? counters = null;

@@ -29,17 +29,7 @@ public sealed class InboundPlaintextHandler(NetNsExecutor executor, IDestination
     {
         long start = Stopwatch.GetTimestamp();
         var peer = downstream.RemoteEndPoint as IPEndPoint;
-        var source = peer is null ? null : resolver.FindWorkload(peer.Address);
-        var record = new ConnectionRecord
-        {
-            Direction = Direction,
-            SourceAddress = peer,
-            SourceWorkload = source?.Name,
-            SourceNamespace = source?.Namespace,
-            DestinationWorkload = pod.Ref.Name,
-            DestinationNamespace = pod.Ref.Namespace,
-        };
-        var labels = new TcpLabels(TcpLabels.Destination, source?.Name ?? TcpLabels.Unknown, source?.Namespace ?? TcpLabels.Unknown, TcpLabels.Unknown, pod.Ref.Name, pod.Ref.Namespace);
+        var (record, labels) = InboundCaller.Describe(resolver, Direction, pod, peer);
         Socket? upstream = null;
         TcpCounters? counters = null;
         try

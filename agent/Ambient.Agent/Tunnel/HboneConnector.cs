@@ -60,13 +60,6 @@ public sealed class HboneConnector(NetNsExecutor executor, IWorkloadIdentities i
     {
         Span<byte> id = stackalloc byte[24];
         RandomNumberGenerator.Fill(id);
-        return string.Create(55, id.ToArray(), static (s, b) =>
-        {
-            "00-".CopyTo(s);
-            Convert.TryToHexStringLower(b.AsSpan(0, 16), s[3..], out _);
-            s[35] = '-';
-            Convert.TryToHexStringLower(b.AsSpan(16, 8), s[36..], out _);
-            "-00".CopyTo(s[52..]);
-        });
+        return $"00-{Convert.ToHexStringLower(id[..16])}-{Convert.ToHexStringLower(id[16..])}-00";
     }
 }
